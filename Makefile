@@ -1,0 +1,64 @@
+# pinlab: `make` builds bench/pinbench, `make check` runs the tests,
+# `make deps` installs the Debian packages they need.
+CC ?= gcc
+CXX ?= g++
+REV := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+WARN := -Wall -Wextra -Werror
+CFLAGS ?= -O2 -g
+CXXFLAGS ?= -O2 -g
+PB_CFLAGS = $(WARN) -std=gnu11 -D_GNU_SOURCE -DPINLAB_REV='"$(REV)"' $(CFLAGS)
+PB_CXXFLAGS = $(WARN) -std=c++17 $(CXXFLAGS)
+LDLIBS := -lbenchmark -lpthread -lnuma -luring
+
+BUILD ?= build
+LIB_SRC := $(wildcard bench/lib/*.c) $(wildcard bench/backings/*.c) \
+	   $(wildcard bench/probes/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+GB_OBJ := $(BUILD)/bench/gbench/gbench.o
+TESTS := $(patsubst bench/tests/%.c,$(BUILD)/tests/%,$(wildcard bench/tests/test_*.c))
+
+.SECONDARY:
+.PHONY: all deps check unit integration lint format asan clean
+all: bench/pinbench
+
+bench/pinbench: $(BUILD)/bench/pinbench.o $(LIB_OBJ) $(GB_OBJ)
+	$(CXX) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c $(wildcard bench/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(PB_CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.cc bench/gbench/gbench.h
+	@mkdir -p $(dir $@)
+	$(CXX) $(PB_CXXFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/bench/tests/%.o $(LIB_OBJ) $(GB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CXX) -o $@ $^ $(LDLIBS) -lcmocka
+
+deps:
+	scripts/deps.sh
+
+# unit tests (cmocka), then the integration and error-path tests
+check: all $(TESTS)
+	scripts/check.sh $(TESTS)
+
+# the same, built with AddressSanitizer/LeakSanitizer
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address -fno-omit-frame-pointer" \
+		CXXFLAGS="-O1 -g -fsanitize=address -fno-omit-frame-pointer" \
+		LDLIBS="-fsanitize=address $(LDLIBS)" bench/pinbench-asan \
+		build-asan/tests/test_opts build-asan/tests/test_backing build-asan/tests/test_capi
+
+bench/pinbench-asan: $(BUILD)/bench/pinbench.o $(LIB_OBJ) $(GB_OBJ)
+	$(CXX) -o $@ $^ $(LDLIBS)
+
+lint:
+	clang-format --dry-run --Werror bench/*.c bench/*/*.c bench/*/*.h bench/gbench/*.cc
+	shellcheck scripts/*.sh scripts/lab .ci/run
+
+format:
+	clang-format -i bench/*.c bench/*/*.c bench/*/*.h bench/gbench/*.cc
+
+clean:
+	rm -rf build build-asan bench/pinbench bench/pinbench-asan

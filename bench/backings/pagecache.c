@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+/* pagecache: a regular file on a disk filesystem (--dir), MAP_SHARED. */
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/backing.h"
+
+static size_t pagecache_page_size(const struct pb_opts *o)
+{
+	(void)o;
+	return PB_PAGE;
+}
+
+static int pagecache_available(const struct pb_opts *o, char *why)
+{
+	struct stat st;
+
+	if (stat(o->dir, &st) || !S_ISDIR(st.st_mode))
+		return pb_say(why, PB_FAIL, "--dir %s is not a directory",
+			      o->dir);
+	if (pb_dir_is_tmpfs(o->dir))
+		return pb_say(why, PB_SKIP,
+			      "--dir %s is tmpfs (shmem, not the page cache):"
+			      " give a directory on a disk filesystem",
+			      o->dir);
+	return PB_OK;
+}
+
+static int pagecache_map(struct pb_mem *m, size_t len, const struct pb_opts *o,
+			 char *why)
+{
+	int r = pb_make_file(m, o->dir, "pagecache", len, true, why);
+
+	if (!r && pb_fd_is_dax(m->fd) == 1)
+		r = pb_say(why, PB_SKIP, "--dir %s is DAX: no page cache there",
+			   o->dir);
+	if (!r)
+		r = pb_map_aligned(m, len, PB_PAGE, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, m->fd, why);
+	if (r)
+		pb_unmap_common(m);
+	return r;
+}
+
+const struct pb_backing pb_backing_pagecache = {
+	.name = "pagecache",
+	.desc = "page-cache pages of a file in --dir, MAP_SHARED",
+	.flags = PB_BK_FILE | PB_BK_SHARED,
+	.page_size = pagecache_page_size,
+	.available = pagecache_available,
+	.map = pagecache_map,
+	.unmap = pb_unmap_common,
+};

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+/* shmem: shared anonymous memory (MAP_SHARED | MAP_ANONYMOUS, shmem pages). */
+#include <sys/mman.h>
+
+#include "../lib/backing.h"
+
+static size_t shmem_page_size(const struct pb_opts *o)
+{
+	(void)o;
+	return PB_PAGE;
+}
+
+static int shmem_available(const struct pb_opts *o, char *why)
+{
+	(void)o;
+	(void)why;
+	return PB_OK;
+}
+
+static int shmem_map(struct pb_mem *m, size_t len, const struct pb_opts *o,
+		     char *why)
+{
+	(void)o;
+	return pb_map_aligned(m, len, PB_PAGE, PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS, -1, why);
+}
+
+const struct pb_backing pb_backing_shmem = {
+	.name = "shmem",
+	.desc = "shared anonymous memory (shmem)",
+	.flags = PB_BK_SHARED,
+	.page_size = shmem_page_size,
+	.available = shmem_available,
+	.map = shmem_map,
+	.unmap = pb_unmap_common,
+};

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The backing table and what every backing shares: setup, VMAs, NUMA. */
+#include "backing.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <numa.h>
+#include <numaif.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "numa.h"
+
+extern const struct pb_backing pb_backing_anon, pb_backing_thp,
+	pb_backing_hugetlb_2m, pb_backing_hugetlb_1g, pb_backing_shmem,
+	pb_backing_memfd, pb_backing_pagecache, pb_backing_fsdax,
+	pb_backing_devdax;
+
+const struct pb_backing *const pb_backings[] = {
+	&pb_backing_anon,	&pb_backing_thp,   &pb_backing_hugetlb_2m,
+	&pb_backing_hugetlb_1g, &pb_backing_shmem, &pb_backing_memfd,
+	&pb_backing_pagecache,	&pb_backing_fsdax, &pb_backing_devdax,
+};
+const size_t pb_nbackings = sizeof(pb_backings) / sizeof(pb_backings[0]);
+
+const struct pb_backing *pb_backing_find(const char *name)
+{
+	for (size_t i = 0; i < pb_nbackings; i++)
+		if (!strcmp(pb_backings[i]->name, name))
+			return pb_backings[i];
+	return NULL;
+}
+
+int pb_backing_check(const struct pb_backing *bk, const struct pb_opts *o,
+		     size_t len, unsigned nvmas, char *why)
+{
+	size_t ps = bk->page_size(o);
+	char a[32], b[32];
+
+	if (len == 0)
+		return pb_say(why, PB_FAIL, "size 0");
+	if (len % ps)
+		return pb_say(why, PB_FAIL,
+			      "size %s is not a multiple of %s's page size %s",
+			      pb_fmt_size(len, a, sizeof(a)), bk->name,
+			      pb_fmt_size(ps, b, sizeof(b)));
+	if (nvmas == 0 || (len / ps) % nvmas)
+		return pb_say(why, PB_SKIP,
+			      "%s cannot be split into %u VMAs of whole %s "
+			      "pages",
+			      pb_fmt_size(len, a, sizeof(a)), nvmas,
+			      pb_fmt_size(ps, b, sizeof(b)));
+	return PB_OK;
+}
+
+/* ---- helpers shared by backings ---------------------------------------- */
+
+int pb_map_aligned(struct pb_mem *m, size_t len, size_t align, int prot,
+		   int flags, int fd, char *why)
+{
+	char *p, *a;
+	size_t slack;
+
+	if (align <= PB_PAGE || (flags & MAP_HUGETLB)) {
+		/* hugetlb mappings come aligned to their page size */
+		p = mmap(NULL, len, prot, flags, fd, 0);
+		if (p == MAP_FAILED)
+			return pb_say_errno(why,
+					    errno == ENOMEM ? PB_SKIP : PB_FAIL,
+					    errno, "mmap %zu bytes", len);
+		m->map = m->addr = p;
+		m->map_len = m->len = len;
+		return PB_OK;
+	}
+	/* reserve an address range, then place the buffer aligned in it */
+	slack = align;
+	p = mmap(NULL, len + slack, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return pb_say_errno(why, PB_FAIL, errno,
+				    "reserve %zu bytes of address space", len);
+	a = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+	if (mmap(a, len, prot, flags | MAP_FIXED, fd, 0) == MAP_FAILED) {
+		int e = errno;
+		munmap(p, len + slack);
+		return pb_say_errno(why, e == ENOMEM ? PB_SKIP : PB_FAIL, e,
+				    "mmap %zu bytes", len);
+	}
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	if (p + len + slack > a + len)
+		munmap(a + len, (size_t)(p + len + slack - (a + len)));
+	m->map = m->addr = a;
+	m->map_len = m->len = len;
+	return PB_OK;
+}
+
+void pb_unmap_common(struct pb_mem *m)
+{
+	if (m->map)
+		munmap(m->map, m->map_len);
+	if (m->fd >= 0)
+		close(m->fd);
+	if (m->path[0])
+		unlink(m->path);
+	m->map = m->addr = NULL;
+	m->fd = -1;
+	m->path[0] = 0;
+}
+
+int pb_make_file(struct pb_mem *m, const char *dir, const char *tag, size_t len,
+		 bool fill, char *why)
+{
+	int r;
+
+	snprintf(m->path, sizeof(m->path), "%s/pinbench-%s-XXXXXX", dir, tag);
+	m->fd = mkostemp(m->path, O_CLOEXEC);
+	if (m->fd < 0) {
+		int e = errno;
+		m->path[0] = 0;
+		return pb_say_errno(why, PB_SKIP, e, "create a file in %s",
+				    dir);
+	}
+	if (fill) {
+		static const char zero[64 * 1024];
+		for (size_t off = 0; off < len;) {
+			size_t n = len - off < sizeof(zero) ? len - off
+							    : sizeof(zero);
+			ssize_t w = write(m->fd, zero, n);
+			if (w <= 0)
+				return pb_say_errno(why, PB_SKIP,
+						    w < 0 ? errno : ENOSPC,
+						    "write %s", m->path);
+			off += (size_t)w;
+		}
+		if (fsync(m->fd))
+			return pb_say_errno(why, PB_FAIL, errno, "fsync %s",
+					    m->path);
+		return PB_OK;
+	}
+	r = posix_fallocate(m->fd, 0, (off_t)len);
+	if (r)
+		return pb_say_errno(why, PB_SKIP, r, "allocate %zu bytes in %s",
+				    len, dir);
+	return PB_OK;
+}
+
+/* ---- the hugetlb pool --------------------------------------------------- */
+
+struct pool_undo {
+	char path[160];
+	uint64_t orig;
+};
+static struct pool_undo undo[8];
+static volatile sig_atomic_t nundo;
+
+static void pool_path(char *buf, size_t len, size_t kb, int node,
+		      const char *file)
+{
+	if (node >= 0)
+		snprintf(buf, len,
+			 "/sys/devices/system/node/node%d/hugepages/"
+			 "hugepages-%zukB/%s",
+			 node, kb, file);
+	else
+		snprintf(buf, len,
+			 "/sys/kernel/mm/hugepages/hugepages-%zukB/%s", kb,
+			 file);
+}
+
+void pb_hugetlb_restore(void)
+{
+	/* async-signal-safe: called from the fatal-signal handler too */
+	while (nundo > 0) {
+		struct pool_undo *u = &undo[nundo - 1];
+		char buf[24];
+		int n = 0, fd;
+		uint64_t v = u->orig;
+
+		do {
+			buf[sizeof(buf) - 1 - n++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
+		fd = open(u->path, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (write(fd, buf + sizeof(buf) - n, (size_t)n) < 0) {
+				/* nothing more a handler can do */
+			}
+			close(fd);
+		}
+		nundo--;
+	}
+}
+
+static void on_fatal(int sig)
+{
+	pb_hugetlb_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+int pb_hugetlb_ensure(size_t kb, int node, uint64_t need, bool may_grow,
+		      char *why)
+{
+	char nr_path[160], free_path[160], resv_path[160];
+	uint64_t nr, fr, resv = 0, avail;
+	static bool handlers;
+
+	pool_path(nr_path, sizeof(nr_path), kb, node, "nr_hugepages");
+	pool_path(free_path, sizeof(free_path), kb, node, "free_hugepages");
+	pool_path(resv_path, sizeof(resv_path), kb, -1, "resv_hugepages");
+	if (pb_read_u64(nr_path, &nr) || pb_read_u64(free_path, &fr))
+		return pb_say(why, PB_SKIP,
+			      "no %zukB hugetlb pool here (%s missing)", kb,
+			      nr_path);
+	pb_read_u64(resv_path, &resv);
+	avail = fr > resv ? fr - resv : 0;
+	if (avail >= need)
+		return PB_OK;
+	if (!may_grow || !pb_is_root())
+		return pb_say(why, PB_SKIP,
+			      "%" PRIu64 " free %zukB hugetlb pages, %" PRIu64
+			      " needed (%s)",
+			      avail, kb, need,
+			      may_grow ? "growing the pool needs root"
+				       : "--no-reserve");
+	if (nundo >= (int)(sizeof(undo) / sizeof(undo[0])))
+		return pb_say(why, PB_FAIL, "too many hugetlb pools touched");
+	if (!handlers) {
+		int sigs[] = { SIGINT,	SIGTERM, SIGHUP, SIGQUIT,
+			       SIGSEGV, SIGBUS,	 SIGABRT };
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			signal(sigs[i], on_fatal);
+		atexit(pb_hugetlb_restore);
+		handlers = true;
+	}
+	/* remember the first value only: a pool grown twice goes back once */
+	bool known = false;
+	for (int i = 0; i < nundo; i++)
+		known |= !strcmp(undo[i].path, nr_path);
+	if (!known) {
+		snprintf(undo[nundo].path, sizeof(undo[0].path), "%s", nr_path);
+		undo[nundo].orig = nr;
+		nundo++;
+	}
+	fprintf(stderr,
+		"pinbench: growing the %zukB hugetlb pool%s by %" PRIu64
+		" pages (restored at exit)\n",
+		kb, node >= 0 ? " of the node" : "", need - avail);
+	pb_write_u64(nr_path, nr + (need - avail));
+	pb_read_u64(free_path, &fr);
+	avail = fr > resv ? fr - resv : 0;
+	if (avail < need)
+		return pb_say(why, PB_SKIP,
+			      "could reserve only %" PRIu64 " of %" PRIu64
+			      " %zukB hugetlb pages (memory fragmented?)",
+			      avail, need, kb);
+	return PB_OK;
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+static int split_vmas(struct pb_mem *m, unsigned nvmas, char *why)
+{
+	size_t chunk = m->len / nvmas;
+
+	for (unsigned i = 1; i < nvmas; i += 2) {
+		char *p = m->addr + (size_t)i * chunk;
+		if (madvise(p, chunk, MADV_DONTDUMP) == 0)
+			continue;
+		/* VM_SPECIAL mappings refuse DONTDUMP: differ by PROT_EXEC */
+		if (mprotect(p, chunk, PROT_READ | PROT_WRITE | PROT_EXEC))
+			return pb_say_errno(why, PB_FAIL, errno,
+					    "split into %u VMAs", nvmas);
+	}
+	return PB_OK;
+}
+
+int pb_mem_setup(struct pb_mem *m, const struct pb_backing *bk,
+		 const struct pb_opts *o, size_t len, unsigned nvmas, char *why)
+{
+	int r, n;
+	bool bound = false;
+
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	m->node = -1;
+	m->nvmas = nvmas;
+	m->page_size = bk->page_size(o);
+	r = pb_backing_check(bk, o, len, nvmas, why);
+	if (r)
+		return r;
+	if (o->node >= 0 && !(bk->flags & PB_BK_DAX)) {
+		r = pb_numa_bind_task(o->node, why);
+		if (r)
+			return r;
+		bound = true;
+	}
+	r = bk->map(m, len, o, why);
+	if (r)
+		goto fail;
+	if (bound) {
+		r = pb_numa_bind_range(m->addr, m->len, o->node, why);
+		if (r)
+			goto fail;
+	}
+	if (nvmas > 1) {
+		r = split_vmas(m, nvmas, why);
+		if (r)
+			goto fail;
+	}
+	for (size_t off = 0; off < m->len; off += m->page_size)
+		((volatile char *)m->addr)[off] = 1;
+	n = pb_count_vmas(0, m->addr, m->len);
+	if (n != (int)nvmas) {
+		r = pb_say(why, PB_FAIL,
+			   "%s: asked for %u VMAs, /proc/self/maps "
+			   "shows %d",
+			   bk->name, nvmas, n);
+		goto fail;
+	}
+	if (bk->verify) {
+		r = bk->verify(m, why);
+		if (r)
+			goto fail;
+	}
+	r = pb_numa_verify(m->addr, m->len, m->page_size, o->node,
+			   bk->flags & PB_BK_DAX, &m->node, why);
+	if (r)
+		goto fail;
+	if (bound)
+		pb_numa_unbind_task();
+	return PB_OK;
+fail:
+	if (bound)
+		pb_numa_unbind_task();
+	bk->unmap(m);
+	return r;
+}
+
+void pb_mem_teardown(const struct pb_backing *bk, struct pb_mem *m)
+{
+	bk->unmap(m);
+}
+
+#ifndef STATX_ATTR_DAX
+#define STATX_ATTR_DAX 0x00200000
+#endif
+
+int pb_fd_is_dax(int fd)
+{
+	struct statx st;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &st))
+		return -errno;
+	return !!(st.stx_attributes & STATX_ATTR_DAX);
+}
+
+bool pb_dir_is_tmpfs(const char *dir)
+{
+	struct statfs sf;
+
+	return statfs(dir, &sf) == 0 && sf.f_type == TMPFS_MAGIC;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Backings: one kind of memory each, one file each under bench/backings/,
+ * one row each in the table in backing.c.  A backing maps a buffer; the
+ * shared code here splits it into VMAs, places it on a NUMA node, faults it
+ * in and verifies that it got what it asked for.
+ */
+#ifndef PINLAB_BACKING_H
+#define PINLAB_BACKING_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "opts.h"
+#include "util.h"
+
+enum pb_backing_flags {
+	PB_BK_FILE = 1 << 0,	/* a file on a filesystem */
+	PB_BK_HUGETLB = 1 << 1, /* needs the hugetlb pool */
+	PB_BK_DAX = 1 << 2, /* persistent memory: placement is the device's */
+	PB_BK_SHARED = 1 << 3, /* MAP_SHARED */
+};
+
+struct pb_mem {
+	char *addr; /* the buffer */
+	size_t len;
+	void *map; /* the mapping, with any alignment slack */
+	size_t map_len;
+	int fd;
+	char path[PATH_MAX]; /* file to unlink at teardown, "" if none */
+	size_t page_size;
+	unsigned nvmas;
+	int node; /* node the pages were found on, -1 mixed/unknown */
+};
+
+struct pb_backing {
+	const char *name;
+	const char *desc;
+	unsigned flags;
+	/* The backing's page size: sizes and VMA chunks are multiples of it. */
+	size_t (*page_size)(const struct pb_opts *o);
+	/* Can this machine provide it at all?  PB_OK or PB_SKIP + why. */
+	int (*available)(const struct pb_opts *o, char *why);
+	/* Map len bytes at m->addr (aligned to page_size). */
+	int (*map)(struct pb_mem *m, size_t len, const struct pb_opts *o,
+		   char *why);
+	/* After faulting: check the memory is what it claims (THP, DAX). */
+	int (*verify)(const struct pb_mem *m, char *why);
+	void (*unmap)(struct pb_mem *m);
+};
+
+extern const struct pb_backing *const pb_backings[];
+extern const size_t pb_nbackings;
+const struct pb_backing *pb_backing_find(const char *name);
+
+/* Parameter check, before anything is mapped: PB_OK or PB_FAIL + why. */
+int pb_backing_check(const struct pb_backing *bk, const struct pb_opts *o,
+		     size_t len, unsigned nvmas, char *why);
+/*
+ * Full setup in the calling process: reserve hugetlb pages if needed, map,
+ * apply NUMA placement, split into nvmas VMAs, fault every page in, verify
+ * VMAs, THP/DAX and placement.  On failure nothing stays mapped.
+ */
+int pb_mem_setup(struct pb_mem *m, const struct pb_backing *bk,
+		 const struct pb_opts *o, size_t len, unsigned nvmas,
+		 char *why);
+void pb_mem_teardown(const struct pb_backing *bk, struct pb_mem *m);
+
+/* Helpers shared by backings. */
+int pb_map_aligned(struct pb_mem *m, size_t len, size_t align, int prot,
+		   int flags, int fd, char *why);
+void pb_unmap_common(struct pb_mem *m);
+/* Create and size a file in dir (unlinked at teardown); fills m->fd/path. */
+int pb_make_file(struct pb_mem *m, const char *dir, const char *tag, size_t len,
+		 bool fill, char *why);
+
+/* hugetlb pool: make sure npages of size_kb are free (grow if allowed). */
+int pb_hugetlb_ensure(size_t size_kb, int node, uint64_t npages, bool may_grow,
+		      char *why);
+/* Put every pool we grew back to where it was; safe to call twice. */
+void pb_hugetlb_restore(void);
+
+/* Is this open file DAX?  statx STATX_ATTR_DAX: 1 yes, 0 no, -errno. */
+int pb_fd_is_dax(int fd);
+/* Is dir on tmpfs (shmem, not page cache)? */
+bool pb_dir_is_tmpfs(const char *dir);
+#endif

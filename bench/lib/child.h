@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The "second process" of the remote paths: a child that maps the backing
+ * itself, faults and verifies it, reports the address, and waits until told
+ * to go (or its parent dies: PR_SET_PDEATHSIG).  It is always reaped.
+ */
+#ifndef PINLAB_CHILD_H
+#define PINLAB_CHILD_H
+
+#include <stddef.h>
+
+struct pb_backing;
+struct pb_opts;
+
+struct pb_child {
+	int pid;
+	int cmd_fd; /* closing it tells the child to unmap and exit */
+	void *addr; /* the buffer, in the child's address space */
+	int node;
+};
+
+int pb_child_start(struct pb_child *ch, const struct pb_backing *bk,
+		   const struct pb_opts *o, size_t len, unsigned nvmas,
+		   char *why);
+int pb_child_stop(struct pb_child *ch, char *why);
+
+#endif

@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinbench: what it costs to pin user memory, path by path (probes) and
+ * memory by memory (backings), under Google Benchmark.
+ *
+ * Every probe x backing x size x pages-per-call x VMA count x write is one
+ * benchmark, named PROBE/BACKING/size_kb:S/ppc:P/vmas:V/write:W.  One
+ * iteration pins and releases the whole buffer; its manual time is the
+ * probe's own measurement (for gup_test: the kernel's).  A case that cannot
+ * run here is skipped with its reason ("SKIP: ..." in error_message); a pin
+ * leak or an unexpected failure is an error and makes the exit status 1.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "gbench/gbench.h"
+#include "lib/numa.h"
+#include "lib/probe.h"
+
+#ifndef PINLAB_REV
+#define PINLAB_REV "unknown"
+#endif
+
+struct pb_case {
+	const struct pb_probe *pr;
+	const struct pb_backing *bk;
+	bool overhead; /* harness against a bare loop of the same work */
+};
+
+static struct pb_opts opts;
+static int failures;
+
+static void fail_case(gbc_state *st, int r, const char *why)
+{
+	if (gbc_stopped(st))
+		return;
+	if (r == PB_SKIP) {
+		gbc_skip(st, "%s", why);
+		return;
+	}
+	gbc_error(st, "%s", why);
+	failures++;
+}
+
+/*
+ * Pins outstanding beyond base, after up to 3 s for vmstat's per-cpu deltas
+ * to fold (at once for root: stat_refresh).
+ */
+static int64_t pins_settle(int64_t base)
+{
+	int64_t now = base;
+
+	for (int i = 0; i < 300; i++) {
+		if (pb_pins_outstanding(&now) || now <= base)
+			return 0;
+		usleep(10000);
+	}
+	return now - base;
+}
+
+static void bench(gbc_state *st, void *arg)
+{
+	const struct pb_case *k = arg;
+	struct pb_params p = {
+		.size = (size_t)gbc_range(st, 0) * KiB,
+		.ppc = (uint64_t)gbc_range(st, 1),
+		.nvmas = (unsigned)gbc_range(st, 2),
+		.write = (int)gbc_range(st, 3),
+	};
+	uint64_t get = 0, put = 0, pages = 0, calls = 0, n = 0;
+	uint64_t t, wall = 0, raw = 0;
+	char why[PB_WHY] = "", why2[PB_WHY] = "";
+	int64_t pins0 = 0, leak;
+	bool pins = pb_pins_outstanding(&pins0) == 0;
+	struct pb_sample s;
+	struct pb_ctx c;
+	int r, rc;
+
+	r = pb_case_open(&c, k->pr, k->bk, &opts, &p, why);
+	if (r) {
+		fail_case(st, r, why);
+		return;
+	}
+	/*
+	 * The overhead case interleaves one bare-loop pass after every
+	 * harness iteration (outside the manual time), so drift hits both.
+	 */
+	t = pb_now_ns();
+	while (gbc_keep_running(st)) {
+		memset(&s, 0, sizeof(s));
+		r = c.pr->iterate(&c, &s, why);
+		if (r)
+			break;
+		gbc_set_iteration_time(st, (double)(s.get_ns + s.put_ns) / 1e9);
+		get += s.get_ns;
+		put += s.put_ns;
+		pages += s.pages;
+		calls += s.calls;
+		n++;
+		if (k->overhead) {
+			uint64_t t1 = pb_now_ns();
+			wall += t1 - t;
+			r = c.pr->raw(&c, 1, why);
+			t = pb_now_ns();
+			raw += t - t1;
+			if (r)
+				break;
+		}
+	}
+	rc = pb_case_close(&c, why2);
+	if (r)
+		fail_case(st, r, why);
+	if (rc)
+		fail_case(st, rc, why2);
+	if (pins && (leak = pins_settle(pins0)) > 0) {
+		snprintf(why, sizeof(why),
+			 "pin leak: %" PRId64
+			 " pins outstanding after %s on %s "
+			 "(nr_foll_pin_acquired - nr_foll_pin_released)",
+			 leak, k->pr->name, k->bk->name);
+		fprintf(stderr, "pinbench: %s\n", why);
+		if (gbc_stopped(st))
+			failures++;
+		fail_case(st, PB_FAIL, why);
+		return;
+	}
+	if (r || rc || !n || !pages)
+		return;
+	gbc_counter(st, "ns_per_page", (double)get / (double)pages, 0);
+	if (k->pr->flags & PB_PR_PUT)
+		gbc_counter(st, "ns_per_page_put", (double)put / (double)pages,
+			    0);
+	gbc_counter(st, "ns_per_call", calls ? (double)get / (double)calls : 0,
+		    0);
+	gbc_counter(st, "pages", (double)pages / (double)n, 0);
+	gbc_counter(st, "calls", (double)calls / (double)n, 0);
+	gbc_counter(st, "vmas", p.nvmas, 0);
+	gbc_counter(st, "mem_node", c.t.node, 0);
+	if (k->overhead) {
+		double h = (double)wall / (double)n,
+		       w = (double)raw / (double)n;
+		gbc_counter(st, "harness_ns", h, 0);
+		gbc_counter(st, "reported_ns", (double)(get + put) / (double)n,
+			    0);
+		gbc_counter(st, "raw_ns", w, 0);
+		gbc_counter(st, "overhead_pct", (h - w) / w * 100.0, 0);
+	}
+}
+
+/* ---- which benchmarks: the filter, checked before registering ---------- */
+
+struct filter {
+	regex_t re;
+	bool on, negate;
+};
+
+static void filter_init(struct filter *f, int argc, char **argv)
+{
+	const char *pat = NULL;
+
+	memset(f, 0, sizeof(*f));
+	for (int i = 1; i < argc; i++)
+		if (!strncmp(argv[i], "--benchmark_filter=", 19))
+			pat = argv[i] + 19;
+	if (!pat || !*pat || !strcmp(pat, "all") || !strcmp(pat, "."))
+		return;
+	if (*pat == '-') {
+		f->negate = true;
+		pat++;
+	}
+	/* a pattern POSIX can't read: register all, Google Benchmark filters */
+	f->on = regcomp(&f->re, pat, REG_EXTENDED | REG_NOSUB) == 0;
+}
+
+static bool filter_match(const struct filter *f, const char *name)
+{
+	if (!f->on)
+		return true;
+	return (regexec(&f->re, name, 0, NULL, 0) == 0) != f->negate;
+}
+
+static size_t backing_size(const struct pb_backing *bk, int i)
+{
+	size_t ps = bk->page_size(&opts);
+
+	if (opts.sizes_given)
+		return opts.sizes[i];
+	return ps > 16 * MiB ? ps : 16 * MiB;
+}
+
+/* Is name in the comma list (NULL: everything)? */
+static bool in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!list)
+		return true;
+	for (const char *p = list; p && *p;
+	     p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, name, n) && (p[n] == ',' || p[n] == 0))
+			return true;
+	return false;
+}
+
+/* Every name in the comma list must be known. */
+static int check_names(const char *list, const char *what, bool probe)
+{
+	char buf[512], *save = NULL;
+
+	if (!list)
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *t = strtok_r(buf, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save))
+		if (probe ? !pb_probe_find(t) : !pb_backing_find(t)) {
+			fprintf(stderr,
+				"pinbench: unknown %s '%s' (see --list)\n",
+				what, t);
+			return -1;
+		}
+	return 0;
+}
+
+/* Registers the matching benchmarks of one case; -1 on a bad argument. */
+static int register_case(struct pb_case *k, const char *prefix,
+			 const struct filter *f, int *nreg)
+{
+	static const char *const names[] = { "size_kb", "ppc", "vmas",
+					     "write" };
+	char base[128], full[256], why[PB_WHY];
+	gbc_bench *b = NULL;
+
+	snprintf(base, sizeof(base), "%s%s/%s", prefix, k->pr->name,
+		 k->bk->name);
+	for (int si = 0; si < opts.nsizes; si++)
+		for (int pi = 0; pi < opts.nppcs; pi++)
+			for (int vi = 0; vi < opts.nvmas; vi++)
+				for (int wi = 0; wi < opts.nwrites; wi++) {
+					size_t size = backing_size(k->bk, si);
+					int64_t a[4] = {
+						(int64_t)(size / KiB),
+						(int64_t)opts.ppcs[pi],
+						(int64_t)opts.vmas[vi],
+						(int64_t)opts.writes[wi]
+					};
+					snprintf(full, sizeof(full),
+						 "%s/size_kb:%" PRId64
+						 "/ppc:%" PRId64
+						 "/vmas:%" PRId64
+						 "/write:%" PRId64
+						 "/manual_time",
+						 base, a[0], a[1], a[2], a[3]);
+					if (!filter_match(f, full))
+						continue;
+					int av = k->bk->available(&opts, why);
+					if (av == PB_FAIL ||
+					    (av == PB_OK &&
+					     pb_backing_check(k->bk, &opts,
+							      size, 1, why) ==
+						     PB_FAIL)) {
+						fprintf(stderr,
+							"pinbench: %s: %s\n",
+							k->bk->name, why);
+						return -1;
+					}
+					if (!b) {
+						b = gbc_register(base, bench,
+								 k);
+						gbc_arg_names(b, names, 4);
+						gbc_use_manual_time(b);
+						gbc_unit(b, GBC_US);
+					}
+					gbc_args(b, a, 4);
+					(*nreg)++;
+				}
+	return 0;
+}
+
+/* ---- context: what produced the numbers -------------------------------- */
+
+static void add_context(int argc, char **argv)
+{
+	char buf[1024], line[4096] = "";
+	struct utsname u;
+	size_t len = 0;
+
+	uname(&u);
+	gbc_context("pinlab_revision", PINLAB_REV);
+	gbc_context("kernel_release", u.release);
+	if (pb_read_file("/proc/version", buf, sizeof(buf)) == 0)
+		gbc_context("proc_version", buf);
+	if (pb_read_file("/proc/cmdline", buf, sizeof(buf)) == 0)
+		gbc_context("kernel_cmdline", buf);
+	for (int i = 0; i < argc && len < sizeof(line) - 2; i++)
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s",
+					i ? " " : "", argv[i]);
+	gbc_context("command_line", line);
+	gbc_context("label", opts.label ? opts.label : "");
+	if (pb_read_choice("/sys/kernel/mm/transparent_hugepage/enabled", buf,
+			   sizeof(buf)) == 0)
+		gbc_context("thp_enabled", buf);
+	if (pb_read_choice("/sys/kernel/mm/transparent_hugepage/defrag", buf,
+			   sizeof(buf)) == 0)
+		gbc_context("thp_defrag", buf);
+	for (int i = 0; i < 2; i++) {
+		static const char *const kb[] = { "2048", "1048576" };
+		char path[128], key[64];
+		uint64_t nr = 0, fr = 0;
+		snprintf(path, sizeof(path),
+			 "/sys/kernel/mm/hugepages/hugepages-%skB/nr_hugepages",
+			 kb[i]);
+		if (pb_read_u64(path, &nr))
+			continue;
+		snprintf(path, sizeof(path),
+			 "/sys/kernel/mm/hugepages/hugepages-%skB/"
+			 "free_hugepages",
+			 kb[i]);
+		pb_read_u64(path, &fr);
+		snprintf(key, sizeof(key), "hugepages_%skB", kb[i]);
+		snprintf(buf, sizeof(buf),
+			 "%" PRIu64 " reserved, %" PRIu64 " free at start", nr,
+			 fr);
+		gbc_context(key, buf);
+	}
+	snprintf(buf, sizeof(buf), "%d", pb_numa_nodes());
+	gbc_context("numa_nodes", buf);
+	if (opts.node >= 0)
+		snprintf(buf, sizeof(buf), "memory node %d, cpu node %d",
+			 opts.node, opts.cpu_node);
+	else
+		snprintf(buf, sizeof(buf), "%s",
+			 pb_numa_nodes() == 1
+				 ? "one node: memory and CPUs on node 0"
+				 : "not chosen (--node): see counter mem_node");
+	gbc_context("numa_placement", buf);
+	gbc_context("dir", opts.dir);
+	gbc_context("fsdax_dir", opts.fsdax_dir ? opts.fsdax_dir : "");
+	gbc_context("devdax", opts.devdax ? opts.devdax : "");
+	gbc_context("running_as_root", pb_is_root() ? "yes" : "no");
+}
+
+/* ---- --list ------------------------------------------------------------- */
+
+static void list_cases(void)
+{
+	char why[PB_WHY];
+
+	printf("probes (kernel path <- how it is reached):\n");
+	for (size_t i = 0; i < pb_nprobes; i++)
+		printf("  %-30s %s <- %s\n", pb_probes[i]->name,
+		       pb_probes[i]->path, pb_probes[i]->via);
+	printf("\nbackings:\n");
+	for (size_t i = 0; i < pb_nbackings; i++)
+		printf("  %-12s %s\n", pb_backings[i]->name,
+		       pb_backings[i]->desc);
+	printf("\nprobe x backing on this machine (at the first size, ppc, "
+	       "vmas, write):\n");
+	for (size_t i = 0; i < pb_nprobes; i++)
+		for (size_t j = 0; j < pb_nbackings; j++) {
+			const struct pb_backing *bk = pb_backings[j];
+			struct pb_params p = {
+				.size = backing_size(bk, 0),
+				.ppc = opts.ppcs[0],
+				.nvmas = (unsigned)opts.vmas[0],
+				.write = (int)opts.writes[0],
+			};
+			int r = pb_case_check(pb_probes[i], bk, &opts, &p, why);
+			printf("  %-30s %-12s %s%s\n", pb_probes[i]->name,
+			       bk->name,
+			       r == PB_OK     ? "can run"
+			       : r == PB_SKIP ? "skip: "
+					      : "refused: ",
+			       r == PB_OK ? "" : why);
+		}
+	if (!pb_is_root())
+		printf("\nnot root: gup_test, growing the hugetlb pool and "
+		       "io_uring's pinned-memory limit need root.\n");
+}
+
+int main(int argc, char **argv)
+{
+	char **gb_argv = calloc((size_t)argc + 1, sizeof(char *));
+	char err[PB_WHY];
+	struct filter f;
+	int gb_argc, nreg = 0, status;
+	static struct pb_case cases[64 * 16];
+	size_t ncases = 0;
+
+	if (!gb_argv)
+		return 2;
+	if (pb_opts_parse(&opts, argc, argv, &gb_argc, gb_argv, err,
+			  sizeof(err))) {
+		fprintf(stderr, "pinbench: %s\n", err);
+		free(gb_argv);
+		return 2;
+	}
+	if (opts.help) {
+		pb_opts_usage(stdout);
+		free(gb_argv);
+		return 0;
+	}
+	if (pb_numa_check_node(opts.node, err) ||
+	    pb_numa_check_node(opts.cpu_node, err)) {
+		fprintf(stderr, "pinbench: %s\n", err);
+		free(gb_argv);
+		return 2;
+	}
+	if (opts.list) {
+		list_cases();
+		free(gb_argv);
+		return 0;
+	}
+	if (pb_numa_run_on(opts.cpu_node, err)) {
+		fprintf(stderr, "pinbench: %s\n", err);
+		free(gb_argv);
+		return 2;
+	}
+	if (check_names(opts.probes, "probe", true) ||
+	    check_names(opts.backings, "backing", false)) {
+		free(gb_argv);
+		return 2;
+	}
+	filter_init(&f, gb_argc, gb_argv);
+	gbc_initialize(&gb_argc, gb_argv);
+	if (gbc_report_unrecognized(gb_argc, gb_argv)) {
+		free(gb_argv);
+		return 2;
+	}
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < pb_nprobes; i++)
+			for (size_t j = 0; j < pb_nbackings; j++) {
+				struct pb_case *k = &cases[ncases];
+				/* the overhead check: a bare loop on anon */
+				if (pass == 1 &&
+				    (!pb_probes[i]->raw ||
+				     strcmp(pb_backings[j]->name, "anon")))
+					continue;
+				if (!in_list(opts.probes, pb_probes[i]->name) ||
+				    !in_list(opts.backings,
+					     pb_backings[j]->name))
+					continue;
+				*k = (struct pb_case){ pb_probes[i],
+						       pb_backings[j], pass };
+				if (register_case(k, pass ? "overhead/" : "",
+						  &f, &nreg)) {
+					free(gb_argv);
+					return 2;
+				}
+				ncases++;
+			}
+	if (f.on)
+		regfree(&f.re);
+	if (!nreg) {
+		fprintf(stderr, "pinbench: no benchmark matches the filter "
+				"(see --list)\n");
+		free(gb_argv);
+		return 2;
+	}
+	if (!pb_is_root())
+		fprintf(stderr, "pinbench: not root: gup_test, growing the "
+				"hugetlb pool and io_uring's pinned-memory "
+				"limit need root; those cases will skip\n");
+	if (pb_numa_nodes() == 1 && opts.node < 0)
+		fprintf(stderr, "pinbench: one NUMA node: memory and CPUs on "
+				"node 0\n");
+	add_context(argc, argv);
+	gbc_run();
+	gbc_shutdown();
+	pb_hugetlb_restore();
+	status = failures ? 1 : 0;
+	if (failures)
+		fprintf(stderr,
+			"pinbench: %d benchmark(s) failed (see "
+			"ERROR lines)\n",
+			failures);
+	free(gb_argv);
+	return status;
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian packages pinlab needs (Debian 12).  Idempotent: only
+# what is missing is installed.  Usage: scripts/deps.sh [bench|lab|all]
+set -euo pipefail
+
+what="${1:-all}"
+bench=(build-essential g++ pkg-config libbenchmark-dev libbenchmark-tools
+	python3 python3-scipy python3-matplotlib python3-numpy libnuma-dev
+	numactl liburing-dev libcmocka-dev clang-format shellcheck util-linux
+	valgrind git)
+lab=(linux-source-6.1 qemu-system-x86 busybox-static ndctl daxctl e2fsprogs
+	xfsprogs flex bison bc libelf-dev libssl-dev ccache cpio xz-utils
+	dwarves fio linux-perf)
+
+case "$what" in
+bench) pkgs=("${bench[@]}") ;;
+lab) pkgs=("${lab[@]}") ;;
+all) pkgs=("${bench[@]}" "${lab[@]}") ;;
+*)
+	echo "usage: $0 [bench|lab|all]" >&2
+	exit 2
+	;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+	echo "deps: all ${#pkgs[@]} packages present"
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing ${missing[*]}; run as root to install them" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
