@@ -11,6 +11,7 @@ PB_CXXFLAGS = $(WARN) -std=c++17 $(CXXFLAGS)
 LDLIBS := -lbenchmark -lpthread -lnuma -luring
 
 BUILD ?= build
+Q ?= @ # make Q= shows the commands
 LIB_SRC := $(wildcard bench/lib/*.c) $(wildcard bench/backings/*.c) \
 	   $(wildcard bench/probes/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -19,18 +20,23 @@ TESTS := $(patsubst bench/tests/%.c,$(BUILD)/tests/%,$(wildcard bench/tests/test
 
 .SECONDARY:
 .PHONY: all deps check unit integration lint format asan clean
-all: bench/pinbench
+all: bench/pinbench bench/pinsem
 
 bench/pinbench: $(BUILD)/bench/pinbench.o $(LIB_OBJ) $(GB_OBJ)
 	$(CXX) -o $@ $^ $(LDLIBS)
 
+bench/pinsem: $(BUILD)/bench/pinsem.o $(LIB_OBJ)
+	$(CC) -o $@ $^ -lnuma -luring
+
 $(BUILD)/%.o: %.c $(wildcard bench/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(PB_CFLAGS) -c -o $@ $<
+	@echo '  CC      $<'
+	$(Q)$(CC) $(PB_CFLAGS) -c -o $@ $<
 
 $(BUILD)/%.o: %.cc bench/gbench/gbench.h
 	@mkdir -p $(dir $@)
-	$(CXX) $(PB_CXXFLAGS) -c -o $@ $<
+	@echo '  CXX     $<'
+	$(Q)$(CXX) $(PB_CXXFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: $(BUILD)/bench/tests/%.o $(LIB_OBJ) $(GB_OBJ)
 	@mkdir -p $(dir $@)
@@ -61,4 +67,4 @@ format:
 	clang-format -i bench/*.c bench/*/*.c bench/*/*.h bench/gbench/*.cc
 
 clean:
-	rm -rf build build-asan bench/pinbench bench/pinbench-asan
+	rm -rf build build-asan bench/pinbench bench/pinbench-asan bench/pinsem

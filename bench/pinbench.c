@@ -275,6 +275,11 @@ static int register_case(struct pb_case *k, const char *prefix,
 						gbc_arg_names(b, names, 4);
 						gbc_use_manual_time(b);
 						gbc_unit(b, GBC_US);
+						if (opts.iterations)
+							gbc_fixed_iterations(
+								b,
+								(int64_t)opts
+									.iterations);
 					}
 					gbc_args(b, a, 4);
 					(*nreg)++;

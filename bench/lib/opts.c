@@ -7,7 +7,7 @@
 
 #include "util.h"
 
-enum kind { K_FLAG, K_SIZES, K_PPCS, K_COUNTS, K_WRITES, K_NODE, K_STR };
+enum kind { K_FLAG, K_SIZES, K_PPCS, K_COUNTS, K_WRITES, K_NODE, K_STR, K_U64 };
 
 struct opt {
 	const char *name;
@@ -33,6 +33,8 @@ static const struct opt opts[] = {
 	  "split the buffer into N adjacent VMAs (default 1)" },
 	{ "write", K_WRITES, F(writes), F(nwrites), "LIST",
 	  "0,1: pin for read or for write (default 1)" },
+	{ "iterations", K_U64, F(iterations), 0, "N",
+	  "fixed iterations per run (default: --benchmark_min_time decides)" },
 	{ "node", K_NODE, F(node), 0, "N", "place the memory on NUMA node N" },
 	{ "cpu-node", K_NODE, F(cpu_node), 0, "N",
 	  "run on the CPUs of node N (default: --node)" },
@@ -193,6 +195,24 @@ int pb_opts_parse(struct pb_opts *o, int argc, char **argv, int *gb_argc,
 				return -1;
 			}
 			*(const char **)((char *)o + d->off) = val;
+		} else if (d->kind == K_U64) {
+			uint64_t v;
+			if (pb_parse_u64(val, 1000000000, &v) || !v) {
+				snprintf(err, errlen,
+					 "--%s: bad value '%s' (1..1e9)",
+					 d->name, val);
+				return -1;
+			}
+			*(uint64_t *)((char *)o + d->off) = v;
+		} else if (d->kind == K_U64) {
+			uint64_t v;
+			if (pb_parse_u64(val, 1000000000, &v) || !v) {
+				snprintf(err, errlen,
+					 "--%s: bad value '%s' (1..1e9)",
+					 d->name, val);
+				return -1;
+			}
+			*(uint64_t *)((char *)o + d->off) = v;
 		} else if (d->kind == K_NODE) {
 			uint64_t v;
 			if (pb_parse_u64(val, 1023, &v)) {

@@ -30,6 +30,8 @@ struct pb_opts {
 	const char *label;
 	const char *probes;   /* comma list of probe names, NULL: all */
 	const char *backings; /* comma list of backing names, NULL: all */
+	uint64_t iterations;  /* fixed iterations per run, 0: Google Benchmark
+				 decides */
 	bool sizes_given;     /* else each backing: max(16M, its page size) */
 	bool list;
 	bool help;

@@ -43,6 +43,7 @@ struct pb_sample {
 	uint64_t put_ns; /* releasing, where the path has its own release */
 	uint64_t pages;	 /* pages pinned */
 	uint64_t calls;	 /* calls into the pin path */
+	int err;	 /* a refusal's errno (0: none, -1: not known) */
 };
 
 enum pb_probe_flags {

@@ -129,6 +129,7 @@ static int gt_iterate(struct pb_ctx *c, unsigned cmd, unsigned flags,
 		if (ioctl(g->fd, PINLAB_GUP_BENCH, &b))
 			return pb_say_errno(why, PB_FAIL, errno,
 					    "PINLAB_GUP_BENCH");
+		s->err = -b.error;
 		if (b.error)
 			return pb_say(why, b.pages_done ? PB_FAIL : PB_SKIP,
 				      "kernel refused %s on %s after %llu of "
@@ -153,13 +154,15 @@ static int gt_iterate(struct pb_ctx *c, unsigned cmd, unsigned flags,
 	};
 	if (ioctl(g->fd, gt_stock(cmd), &t))
 		return pb_say_errno(why, PB_FAIL, errno, "gup_test ioctl");
-	if (t.size != c->t.len)
+	if (t.size != c->t.len) {
 		/* stock gup_test stops at a GUP error and hides the errno */
+		s->err = -1;
 		return pb_say(why, t.size ? PB_FAIL : PB_SKIP,
 			      "kernel refused %s on %s after %llu of %zu bytes "
 			      "(stock gup_test hides the errno)",
 			      c->pr->path, c->bk->name,
 			      (unsigned long long)t.size, c->t.len);
+	}
 	s->get_ns = t.get_delta_usec * 1000;
 	s->put_ns = t.put_delta_usec * 1000;
 	s->pages = c->t.len / PB_PAGE;

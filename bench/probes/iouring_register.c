@@ -118,6 +118,7 @@ static int iour_iterate(struct pb_ctx *c, struct pb_sample *s, char *why)
 	t0 = pb_now_ns();
 	r = io_uring_register_buffers(&u->ring, u->iov, u->n);
 	t1 = pb_now_ns();
+	s->err = r < 0 ? -r : 0;
 	if (r < 0)
 		return pb_say_errno(why, PB_SKIP, -r,
 				    "kernel refused IORING_REGISTER_BUFFERS "

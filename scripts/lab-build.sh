@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Build a lab kernel variant (bzImage), cached outside git.
+# Usage: scripts/lab build VARIANT [--any-base] [--force]
+# Prints the kernel directory (bzImage, config, build log) on its last line.
+#
+# One source tree and one build directory per config: switching variants puts
+# back the files the last series touched and applies the new series, so make
+# rebuilds only what changed (mm/gup.c: ~10 s).  Kernels are kept per
+# (base, config, series) hash: a variant already built is not built again.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+variant="" any_base=0 force=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--any-base) any_base=1; shift ;;
+	--force) force=1; shift ;;
+	-*) usage_die "build: unknown option '$1'" ;;
+	*) [ -z "$variant" ] || usage_die "build: one variant at a time"; variant="$1"; shift ;;
+	esac
+done
+[ -n "$variant" ] || usage_die "usage: scripts/lab build VARIANT [--any-base] [--force]"
+load_variant "$variant"
+load_base
+
+mkdir -p "$cache"
+exec 9>"$cache/build.lock"
+flock 9
+
+# 1. the pinned base
+[ -f "$TARBALL" ] || die "$TARBALL missing: scripts/deps.sh lab installs $PACKAGE"
+have="$(dpkg-query -W -f='${Version}' "$PACKAGE" 2>/dev/null || true)"
+stamp="$cache/base.sha256"
+if [ ! -f "$stamp" ] || [ "$TARBALL" -nt "$stamp" ]; then
+	sha256sum "$TARBALL" | cut -d' ' -f1 >"$stamp"
+fi
+sha="$(cat "$stamp")"
+if [ "$sha" != "$SHA256" ] || [ "$have" != "$VERSION" ]; then
+	msg="base is $PACKAGE $have (sha256 $sha), pinned: $VERSION ($SHA256)"
+	[ "$any_base" -eq 1 ] || die "$msg; rerun with --any-base to build on it anyway"
+	say "warning: $msg (--any-base)"
+fi
+pristine="$cache/base-$sha/linux-source-6.1"
+if [ ! -f "$cache/base-$sha/.unpacked" ]; then
+	say "unpacking $TARBALL (once)"
+	rm -rf "$cache/base-$sha"
+	mkdir -p "$cache/base-$sha"
+	tar -C "$cache/base-$sha" -xf "$TARBALL"
+	chmod -R a-w "$pristine"
+	: >"$cache/base-$sha/.unpacked"
+fi
+
+# 2. the config
+frag="$kp/lab.config"
+cfg_hash="$(printf '%s\n' "$sha" | cat - "$frag" "$pristine/kernel/configs/kvm_guest.config" | sha256sum | cut -c1-16)"
+work="$cache/work-$cfg_hash"
+src="$work/src" build="$work/build"
+if [ ! -f "$work/.ready" ]; then
+	say "new config $cfg_hash: copying the source tree and configuring (a full build follows)"
+	rm -rf "$work"
+	mkdir -p "$work"
+	cp -a "$pristine" "$src"
+	chmod -R u+w "$src"
+	: >"$work/touched"
+	mkdir -p "$build"
+	make -s -C "$src" O="$build" tinyconfig >/dev/null
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$build" "$build/.config" \
+		"$src/kernel/configs/kvm_guest.config" "$frag" >"$work/merge.log" 2>&1
+	make -s -C "$src" O="$build" olddefconfig >/dev/null
+	missing=0
+	while IFS= read -r line; do
+		case "$line" in
+		"" | "#"*" is not set") ;;
+		"#"*) continue ;;
+		esac
+		if [[ "$line" =~ ^#\ (CONFIG_[A-Z0-9_]+)\ is\ not\ set$ ]]; then
+			if grep -q "^${BASH_REMATCH[1]}=" "$build/.config"; then
+				say "config: $line did not stick"; missing=1
+			fi
+		elif [ -n "$line" ] && ! grep -qx "$line" "$build/.config"; then
+			say "config: $line did not stick (have: $(grep "^${line%%=*}=" "$build/.config" || echo unset))"
+			missing=1
+		fi
+	done <"$frag"
+	[ "$missing" -eq 0 ] || die "config fragment $frag did not stick (see above)"
+	touch "$work/.ready"
+fi
+
+# 3. the variant's series on the tree
+series_files=()
+for p in $SERIES; do
+	[ -f "$kp/$p" ] || die "variant $variant: series names $p, not in $kp"
+	series_files+=("$kp/$p")
+done
+key="$cfg_hash-$(hash_files "$kp/$variant/variant.conf" "${series_files[@]}")"
+out="$cache/kernels/$variant-$key"
+if [ -f "$out/bzImage" ] && [ "$force" -eq 0 ]; then
+	say "$variant: cached kernel $out"
+	echo "$out"
+	exit 0
+fi
+if [ "$(cat "$work/applied" 2>/dev/null)" != "$key" ]; then
+	while IFS= read -r f; do
+		[ -n "$f" ] || continue
+		rm -f "$src/$f"
+		if [ -f "$pristine/$f" ]; then cp "$pristine/$f" "$src/$f"; chmod u+w "$src/$f"; fi
+	done <"$work/touched"
+	: >"$work/touched"
+	rm -f "$work/applied"
+	for p in "${series_files[@]}"; do
+		say "$variant: applying $(basename "$p")"
+		grep -E '^\+\+\+ ' "$p" | sed -E 's@^\+\+\+ [^/]*/([^[:space:]]*).*@\1@' >>"$work/touched"
+		patch -s -p1 -d "$src" <"$p" || die "$variant: $(basename "$p") does not apply to the base"
+	done
+	echo "$key" >"$work/applied"
+fi
+
+# 4. build
+mkdir -p "$out.tmp"
+say "$variant: building bzImage (make -j$(nproc); a full build takes minutes, mm/ only seconds)"
+t0="$(date +%s)"
+export CCACHE_DIR="$cache/ccache"
+if ! make -C "$src" O="$build" -j"$(nproc)" CC="ccache gcc" bzImage 2>&1 |
+	tee "$out.tmp/build.log" | grep --line-buffered -E '^  (CC|LD|AR)  ' |
+	awk '{ n++; if (n % 200 == 1 || $2 ~ /vmlinux|bzImage/) { print "lab:   [" n " steps] " $0; fflush() } }' >&2 ||
+	[ "${PIPESTATUS[0]}" -ne 0 ]; then
+	tail -30 "$out.tmp/build.log" >&2
+	die "$variant: build failed (log: $out.tmp/build.log)"
+fi
+t1="$(date +%s)"
+cp "$build/arch/x86/boot/bzImage" "$build/.config" "$out.tmp/"
+mv "$out.tmp/.config" "$out.tmp/config"
+cp "$build/System.map" "$out.tmp/"
+{
+	echo "variant: $variant"
+	echo "description: $DESCRIPTION"
+	echo "reproduces: $REPRODUCES"
+	echo "base: $PACKAGE $have sha256 $sha"
+	echo "config: $cfg_hash"
+	for p in "${series_files[@]}"; do echo "patch: ${p#"$top"/} sha256 $(sha256sum "$p" | cut -c1-64)"; done
+	echo "build_seconds: $((t1 - t0))"
+	echo "built: $(date -u +%FT%TZ)"
+} >"$out.tmp/kernel.txt"
+rm -rf "$out"
+mv "$out.tmp" "$out"
+say "$variant: built in $((t1 - t0)) s -> $out"
+echo "$out"

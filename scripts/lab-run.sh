@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# Build, boot and measure kernel variants in QEMU with emulated pmem and NUMA.
+# Usage: scripts/lab run --variants LIST [--matrix NAME] [--deterministic]
+#                        [--boots N] [--accel auto|kvm|tcg] [--timeout S]
+#                        [--id RUN-ID]
+#
+# Writes results/RUN-ID/: per variant VARIANT.json (Google Benchmark, label =
+# variant), VARIANT.node1.json, VARIANT.semantics.tap (and .xfs.tap),
+# VARIANT.console.log, VARIANT.config, VARIANT.cmdline, VARIANT.kernel.txt;
+# and manifest.txt.  A variant that fails to build, panics or hangs is
+# recorded as failed with its log; the run goes on; the VM is always killed.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+variants="" matrix=standard det=0 boots=1 accel=auto timeout=3600 id=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--variants) variants="${2:?--variants needs a list}"; shift 2 ;;
+	--matrix) matrix="${2:?--matrix needs a name}"; shift 2 ;;
+	--deterministic) det=1; shift ;;
+	--boots) boots="${2:?--boots needs a number}"; shift 2 ;;
+	--accel) accel="${2:?--accel needs a value}"; shift 2 ;;
+	--timeout) timeout="${2:?--timeout needs seconds}"; shift 2 ;;
+	--id) id="${2:?--id needs a value}"; shift 2 ;;
+	*) usage_die "run: unknown argument '$1' (see scripts/lab help)" ;;
+	esac
+done
+[ -n "$variants" ] || usage_die "usage: scripts/lab run --variants LIST [--matrix NAME] [--deterministic]"
+[[ "$boots" =~ ^[1-9]$ ]] || usage_die "run: --boots must be 1-9"
+[[ "$timeout" =~ ^[1-9][0-9]*$ ]] || usage_die "run: --timeout must be seconds"
+case "$accel" in auto | kvm | tcg) ;; *) usage_die "run: --accel auto|kvm|tcg" ;; esac
+[ -f "$top/scripts/matrices/$matrix" ] ||
+	usage_die "run: unknown matrix '$matrix' (known: $(cd "$top/scripts/matrices" && echo *))"
+IFS=, read -r -a vlist <<<"$variants"
+for v in "${vlist[@]}"; do load_variant "$v"; done
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (scripts/deps.sh lab)"
+if [ "$det" -eq 1 ]; then
+	[ "$accel" != kvm ] || usage_die "run: --deterministic needs TCG (-icount)"
+	accel=tcg
+fi
+
+mode="wallclock"
+[ "$det" -eq 1 ] && mode="deterministic"
+[ -n "$id" ] || id="$(date -u +%Y%m%d-%H%M%S)-lab-$matrix-$mode"
+out="$top/results/$id"
+[ ! -e "$out" ] || usage_die "run: $out exists; pick another --id"
+mkdir -p "$out"
+vmdir="$(mktemp -d "${TMPDIR:-/tmp}/pinlab-vm.XXXXXX")"
+qpid=""
+cleanup() {
+	[ -n "$qpid" ] && kill -9 "$qpid" 2>/dev/null
+	rm -rf "$vmdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+t_start="$(date +%s)"
+say "run $id: variants ${vlist[*]}, matrix $matrix, $mode, $boots boot(s) each"
+initrd="$(bash "$top/scripts/lab-initramfs.sh" | tail -1)"
+
+# QEMU: 2 NUMA nodes (node 1 memory-only), three label-less NVDIMMs on node 1
+# (fsdax/ext4, fsdax/xfs, devdax), a virtio disk for page cache and O_DIRECT,
+# the results share over 9p.
+qemu_cmd() { # qemu_cmd KERNEL SHARE CONSOLE ACCEL
+	local kernel="$1" share="$2" console="$3" acc="$4" smp=2 cpu=max
+	local append="console=ttyS0 panic=-1 oops=panic loglevel=4 nokaslr norandmaps"
+	append+=" transparent_hugepage=madvise default_hugepagesz=2M hugepagesz=2M hugepages=64 hugepagesz=1G hugepages=1"
+	QEMU=(qemu-system-x86_64 -nodefaults -display none -monitor none -no-reboot
+		-machine "pc,nvdimm=on,accel=$acc")
+	if [ "$det" -eq 1 ]; then
+		smp=1 cpu="max,-rdrand,-rdseed"
+		QEMU+=(-icount "shift=0,sleep=off" -rtc "base=2024-01-01T00:00:00,clock=vm")
+	fi
+	[ "$acc" = kvm ] && cpu=host
+	QEMU+=(-cpu "$cpu" -smp "$smp" -m "3G,slots=4,maxmem=8G"
+		-object "memory-backend-ram,id=m0,size=1536M"
+		-object "memory-backend-ram,id=m1,size=1536M"
+		-numa "node,nodeid=0,cpus=0-$((smp - 1)),memdev=m0"
+		-numa "node,nodeid=1,memdev=m1")
+	local i
+	for i in 0 1 2; do
+		truncate -s 0 "$vmdir/nv$i" && truncate -s 256M "$vmdir/nv$i"
+		QEMU+=(-object "memory-backend-file,id=nv$i,share=on,mem-path=$vmdir/nv$i,size=256M,align=2M"
+			-device "nvdimm,memdev=nv$i,id=nvdimm$i,node=1")
+	done
+	truncate -s 0 "$vmdir/disk.img" && truncate -s 384M "$vmdir/disk.img"
+	QEMU+=(-drive "file=$vmdir/disk.img,if=virtio,format=raw,cache=unsafe"
+		-virtfs "local,path=$share,mount_tag=results,security_model=none,id=results"
+		-serial "file:$console"
+		-kernel "$kernel/bzImage" -initrd "$initrd" -append "$append")
+}
+
+# Boot one kernel with one job; 0 when the guest said it was done.
+boot() { # boot KERNEL SHARE CONSOLE ACCEL LIMIT
+	local rc=0
+	qemu_cmd "$1" "$2" "$3" "$4"
+	printf '%q ' "${QEMU[@]}" >"$2/qemu.cmdline"
+	timeout -k 5 "$5" "${QEMU[@]}" </dev/null >>"$3.qemu" 2>&1 &
+	qpid=$!
+	wait "$qpid" || rc=$?
+	qpid=""
+	[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && return 124
+	grep -q "pinlab-guest: done" "$3" || return 1
+	return 0
+}
+
+# accel: KVM where a guest boots under it, else TCG
+if [ "$accel" = auto ]; then
+	accel=tcg
+	if [ -w /dev/kvm ]; then
+		k="$(bash "$top/scripts/lab-build.sh" "${vlist[0]}" | tail -1)"
+		mkdir -p "$vmdir/probe"
+		if boot "$k" "$vmdir/probe" "$vmdir/probe.console" kvm 60; then
+			accel=kvm
+		else
+			say "KVM did not boot a guest (see manifest); using TCG"
+			echo "kvm_probe: failed, $(tail -c 300 "$vmdir/probe.console.qemu" 2>/dev/null | tr '\n' ' ')" >"$out/kvm-probe.txt"
+		fi
+	fi
+fi
+
+{
+	echo "run: $id"
+	echo "command: scripts/lab run --variants $variants --matrix $matrix$([ "$det" -eq 1 ] && echo " --deterministic") --boots $boots --id $id"
+	echo "mode: $mode$([ "$det" -eq 1 ] && echo " (QEMU -icount shift=0,sleep=off, 1 vCPU, no rdrand/rdseed, fixed RTC: kernel times are instruction counts)")"
+	echo "accel: $accel"
+	echo "qemu: $(qemu-system-x86_64 --version | head -1)"
+	load_base
+	echo "base: $PACKAGE $VERSION sha256 $SHA256"
+	echo "matrix: $matrix"
+	echo "host: $(hostname -s), $(nproc) CPUs, $(awk '/MemTotal/{print $2" kB"}' /proc/meminfo), $(uname -r)"
+	echo "cpu: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
+	echo "pinlab: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "initramfs: $(basename "$initrd")"
+	echo "guest: 3G in 2 NUMA nodes (node 1 memory only), 3 x 256M QEMU NVDIMM on node 1, virtio disk 384M, hugepages 64 x 2M + 1 x 1G"
+} >"$out/manifest.txt"
+
+failed=()
+for v in "${vlist[@]}"; do
+	load_variant "$v"
+	say "[$v] build"
+	tb0="$(date +%s)"
+	if ! kernel="$(bash "$top/scripts/lab-build.sh" "$v" 2>"$out/$v.build.log" | tail -1)" ||
+		[ ! -f "$kernel/bzImage" ]; then
+		say "[$v] FAILED to build (log: results/$id/$v.build.log)"
+		echo "variant $v: FAILED build" >>"$out/manifest.txt"
+		failed+=("$v")
+		continue
+	fi
+	tb1="$(date +%s)"
+	cp "$kernel/config" "$out/$v.config"
+	cp "$kernel/kernel.txt" "$out/$v.kernel.txt"
+	for b in $(seq "$boots"); do
+		sfx="" && [ "$b" -gt 1 ] && sfx=".boot$b"
+		share="$vmdir/share-$v-$b"
+		mkdir -p "$share"
+		cp "$kp/$v/semantics" "$share/semantics" 2>/dev/null || cp "$kp/baseline/semantics" "$share/semantics"
+		# the job the guest runs; its arguments come from the matrix file
+		{
+			echo "# generated by scripts/lab-run.sh for $v, boot $b"
+			echo "VARIANT=$v"
+			echo "MATRIX_FILE=/results/matrix"
+			cat "$top/scripts/guest/job.sh"
+		} >"$share/job.sh"
+		cp "$top/scripts/matrices/$matrix" "$share/matrix"
+		say "[$v] boot $b/$boots ($accel$([ "$det" -eq 1 ] && echo ", icount"))"
+		t0="$(date +%s)"
+		verdict=ok
+		boot "$kernel" "$share" "$out/$v$sfx.console.log" "$accel" "$timeout" || verdict=$?
+		t1="$(date +%s)"
+		cat "$out/$v$sfx.console.log.qemu" >>"$out/$v$sfx.console.log" 2>/dev/null || true
+		rm -f "$out/$v$sfx.console.log.qemu"
+		for f in pinbench.json pinbench.txt pinbench-node1.json semantics.tap semantics-xfs.tap cmdline job.log numa.txt namespaces.txt; do
+			[ -f "$share/$f" ] || continue
+			case "$f" in
+			pinbench.json) cp "$share/$f" "$out/$v$sfx.json" ;;
+			pinbench-node1.json) cp "$share/$f" "$out/$v$sfx.node1.json" ;;
+			semantics.tap) cp "$share/$f" "$out/$v$sfx.semantics.tap" ;;
+			semantics-xfs.tap) cp "$share/$f" "$out/$v$sfx.semantics-xfs.tap" ;;
+			*) cp "$share/$f" "$out/$v$sfx.$f" ;;
+			esac
+		done
+		[ -f "$share/qemu.cmdline" ] && cp "$share/qemu.cmdline" "$out/$v$sfx.qemu-cmdline"
+		why=""
+		if [ "$verdict" = 124 ]; then
+			why="hung: killed after $timeout s"
+		elif grep -qE "Kernel panic|BUG:|Oops" "$out/$v$sfx.console.log"; then
+			why="kernel panic/oops (see $v$sfx.console.log)"
+		elif [ "$verdict" != ok ]; then
+			why="the guest did not finish (see $v$sfx.console.log)"
+		elif [ "$(cat "$share/job.rc" 2>/dev/null)" != 0 ]; then
+			why="the guest job failed (exit $(cat "$share/job.rc" 2>/dev/null || echo none); see $v$sfx.job.log)"
+		elif ! grep -q "semantics: .* 0 failed" "$share/semantics.tap" 2>/dev/null; then
+			why="semantics failed ($(tail -1 "$share/semantics.tap" 2>/dev/null))"
+		elif ! /usr/bin/python3 "$top/scripts/gbjson.py" check "$out/$v$sfx.json" >"$vmdir/chk" 2>&1; then
+			why="benchmark JSON: $(tail -1 "$vmdir/chk")"
+		fi
+		if [ -n "$why" ]; then
+			say "[$v] boot $b FAILED: $why"
+			echo "variant $v boot $b: FAILED: $why" >>"$out/manifest.txt"
+			failed+=("$v")
+			break
+		fi
+		say "[$v] boot $b ok in $((t1 - t0)) s: $(tail -1 "$share/semantics.tap"); $(/usr/bin/python3 "$top/scripts/gbjson.py" check "$out/$v$sfx.json" | tail -1)"
+		echo "variant $v boot $b: ok, build $((tb1 - tb0)) s, boot+matrix $((t1 - t0)) s" >>"$out/manifest.txt"
+	done
+done
+
+if [ "$boots" -gt 1 ]; then
+	/usr/bin/python3 "$top/scripts/repeatability.py" "$out" >"$out/repeatability.txt" || true
+	cat "$out/repeatability.txt" >&2
+fi
+echo "total: $(($(date +%s) - t_start)) s" >>"$out/manifest.txt"
+if [ "${#failed[@]}" -gt 0 ]; then
+	say "run $id: FAILED: ${failed[*]} (results/$id/manifest.txt)"
+	exit 1
+fi
+say "run $id: done -> results/$id"

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Shared by scripts/lab-*.sh: paths, messages, the base kernel's identity.
+# shellcheck disable=SC2034  # variables are used by the scripts that source this
+
+top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="${PINLAB_CACHE:-/var/cache/pinlab}"
+kp="$top/kernel-patches/6.1"
+
+say() { echo "lab: $*" >&2; }
+die() {
+	echo "lab: error: $*" >&2
+	exit 1
+}
+usage_die() {
+	echo "lab: $*" >&2
+	exit 2
+}
+
+# Loads kernel-patches/6.1/BASE (PACKAGE VERSION TARBALL SHA256).
+load_base() {
+	# shellcheck source=/dev/null
+	. "$kp/BASE"
+}
+
+# The variants: every kernel-patches/6.1/*/variant.conf but the instrumentation.
+list_variants() {
+	local d
+	for d in "$kp"/*/variant.conf; do
+		d="$(basename "$(dirname "$d")")"
+		[ "$d" = instrumentation ] || echo "$d"
+	done
+}
+
+# Loads a variant's DESCRIPTION REPRODUCES SERIES; fails for an unknown one.
+load_variant() {
+	local v="$1"
+	[[ "$v" =~ ^[a-z0-9][a-z0-9-]*$ ]] || usage_die "bad variant name '$v'"
+	[ -f "$kp/$v/variant.conf" ] ||
+		usage_die "unknown variant '$v' (known: $(list_variants | tr '\n' ' '))"
+	DESCRIPTION="" REPRODUCES="" SERIES=""
+	# shellcheck source=/dev/null
+	. "$kp/$v/variant.conf"
+}
+
+# A stable hash of files' contents (order matters).
+hash_files() {
+	cat "$@" | sha256sum | cut -c1-16
+}
