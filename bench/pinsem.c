@@ -4,8 +4,9 @@
  *
  * Reads a table (kernel-patches/6.1/VARIANT/semantics) of
  *     PROBE  BACKING  WRITE  EXPECT
- * where EXPECT is "ok" (the whole buffer pins and is released) or an errno
- * name (the kernel refuses with exactly that error).  Each row pins once
+ * [SIZE] where EXPECT is "ok" (the whole buffer pins and is released) or an
+ * errno name (the kernel refuses with exactly that error), and SIZE (default
+ * --size) is the buffer, pinned in one call.  Each row pins once
  * through pinbench's probes and checks the outcome and that the pins
  * balance in /proc/vmstat.  A row whose probe or backing cannot run here is
  * "ok # SKIP reason"; it never passes silently.
@@ -98,7 +99,8 @@ int main(int argc, char **argv)
 	}
 	printf("TAP version 13\n");
 	while (fgets(line, sizeof(line), f)) {
-		char pname[64], bname[64], expect[32];
+		char pname[64], bname[64], expect[32], sz[32] = "";
+		uint64_t rsize = size;
 		const struct pb_probe *pr;
 		const struct pb_backing *bk;
 		struct pb_params p;
@@ -109,8 +111,9 @@ int main(int argc, char **argv)
 
 		if (line[0] == '#' || line[strspn(line, " \t")] == '\n')
 			continue;
-		if (sscanf(line, "%63s %63s %d %31s", pname, bname, &write,
-			   expect) != 4 ||
+		if (sscanf(line, "%63s %63s %d %31s %31s", pname, bname, &write,
+			   expect, sz) < 4 ||
+		    (sz[0] && pb_parse_size(sz, &rsize)) ||
 		    !(pr = pb_probe_find(pname)) ||
 		    !(bk = pb_backing_find(bname)) ||
 		    parse_expect(expect, &want)) {
@@ -119,8 +122,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		n++;
-		p = (struct pb_params){ .size = size > bk->page_size(&o)
-							? size
+		p = (struct pb_params){ .size = rsize > bk->page_size(&o)
+							? rsize
 							: bk->page_size(&o),
 					.ppc = PB_PPC_ALL,
 					.nvmas = 1,

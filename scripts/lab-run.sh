@@ -43,7 +43,7 @@ fi
 mode="wallclock"
 [ "$det" -eq 1 ] && mode="deterministic"
 [ -n "$id" ] || id="$(date -u +%Y%m%d-%H%M%S)-lab-$matrix-$mode"
-out="$top/results/$id"
+out="${PINLAB_RESULTS:-$top/results}/$id"
 [ ! -e "$out" ] || usage_die "run: $out exists; pick another --id"
 mkdir -p "$out"
 vmdir="$(mktemp -d "${TMPDIR:-/tmp}/pinlab-vm.XXXXXX")"
@@ -73,8 +73,8 @@ qemu_cmd() { # qemu_cmd KERNEL SHARE CONSOLE ACCEL
 		QEMU+=(-icount "shift=0,sleep=off" -rtc "base=2024-01-01T00:00:00,clock=vm")
 	fi
 	[ "$acc" = kvm ] && cpu=host
-	QEMU+=(-cpu "$cpu" -smp "$smp" -m "3G,slots=4,maxmem=8G"
-		-object "memory-backend-ram,id=m0,size=1536M"
+	QEMU+=(-cpu "$cpu" -smp "$smp" -m "5G,slots=4,maxmem=8G"
+		-object "memory-backend-ram,id=m0,size=3584M"
 		-object "memory-backend-ram,id=m1,size=1536M"
 		-numa "node,nodeid=0,cpus=0-$((smp - 1)),memdev=m0"
 		-numa "node,nodeid=1,memdev=m1")
@@ -133,7 +133,7 @@ fi
 	echo "cpu: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
 	echo "pinlab: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "initramfs: $(basename "$initrd")"
-	echo "guest: 3G in 2 NUMA nodes (node 1 memory only), 3 x 256M QEMU NVDIMM on node 1, virtio disk 384M, hugepages 64 x 2M + 1 x 1G"
+	echo "guest: 5G in 2 NUMA nodes (3.5G node 0 with the CPUs, 1.5G node 1 memory only), 3 x 256M QEMU NVDIMM on node 1, virtio disk 384M, hugepages 64 x 2M + 1 x 1G"
 } >"$out/manifest.txt"
 
 failed=()

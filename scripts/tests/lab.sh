@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The lab for real, TAP: build baseline and one non-baseline variant, boot
+# each under QEMU with emulated pmem, check the semantics TAP from the guest
+# and read back the JSON it produced.  Uses the smoke matrix.
+set -euo pipefail
+
+top="$(cd "$(dirname "$0")/../.." && pwd)"
+tmp="$(mktemp -d /tmp/pinlab-labtest.XXXXXX)"
+trap 'rm -rf "$tmp"' EXIT
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+
+echo "TAP version 13"
+for need in qemu-system-x86_64 /usr/src/linux-source-6.1.tar.xz /bin/busybox ndctl; do
+	if ! command -v "$need" >/dev/null && [ ! -e "$need" ]; then
+		echo "1..0 # SKIP $need missing (scripts/deps.sh lab)"
+		exit 0
+	fi
+done
+
+# bad input first (cheap)
+set +e
+bash "$top/scripts/lab" run --variants nosuch >"$tmp/bad" 2>&1
+rc=$?
+set -e
+if [ "$rc" -eq 2 ] && grep -q "unknown variant 'nosuch'" "$tmp/bad"; then ok "unknown variant: exit 2, named"
+else notok "unknown variant: exit $rc"; sed 's/^/# /' "$tmp/bad"; fi
+set +e
+bash "$top/scripts/lab" run --variants baseline --matrix nosuch >"$tmp/bad" 2>&1
+rc=$?
+set -e
+if [ "$rc" -eq 2 ]; then ok "unknown matrix: exit 2"; else notok "unknown matrix: exit $rc"; fi
+
+variants=baseline,vmas-array
+set +e
+PINLAB_RESULTS="$tmp" bash "$top/scripts/lab" run --variants "$variants" --matrix smoke \
+	--accel tcg --timeout 1200 --id labtest 2>&1 | sed 's/^/# /'
+rc="${PIPESTATUS[0]}"
+set -e
+out="$tmp/labtest"
+if [ "$rc" -eq 0 ]; then ok "lab run $variants: exit 0"; else notok "lab run $variants: exit $rc"; fi
+for v in ${variants//,/ }; do
+	if grep -q "^variant $v boot 1: ok" "$out/manifest.txt" 2>/dev/null; then
+		ok "$v: built, booted, finished ($(grep "^variant $v boot 1" "$out/manifest.txt" | cut -d, -f2-))"
+	else notok "$v: $(grep "^variant $v" "$out/manifest.txt" 2>/dev/null || echo 'no manifest line')"; fi
+	tap="$out/$v.semantics.tap"
+	if [ -f "$tap" ] && grep -q "^ok" "$tap" && ! grep -q "^not ok" "$tap" &&
+		grep -q "semantics: [0-9]* passed, 0 failed" "$tap"; then
+		ok "$v: semantics $(tail -1 "$tap")"
+	else notok "$v: semantics"; grep "^not ok" "$tap" 2>/dev/null | sed 's/^/# /'; fi
+	if grep -q "gup_test.pin_longterm *fsdax .*EOPNOTSUPP" "$tap" 2>/dev/null &&
+		grep -q "^ok .* gup_test.pin_longterm fsdax write:1 -> EOPNOTSUPP$" "$tap"; then
+		ok "$v: FS-DAX long-term pin refused with EOPNOTSUPP (no SKIP)"
+	else notok "$v: the FS-DAX refusal was not checked for real"; fi
+	if /usr/bin/python3 "$top/scripts/gbjson.py" check "$out/$v.json" \
+		--require-run '^gup_test.pin_remote_longterm/anon/' \
+		--require-run '^gup_test.pin_longterm/devdax/' \
+		--require-run '^gup_test.gup_fast/fsdax/' \
+		--require-run '^gup_test.pin_fast/thp/' >"$tmp/chk" 2>&1; then
+		ok "$v: JSON read back: $(tail -1 "$tmp/chk")"
+	else notok "$v: JSON"; sed 's/^/# /' "$tmp/chk"; fi
+	if /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["context"]["label"] != sys.argv[2] or "6.1" not in d["context"]["kernel_release"])' "$out/$v.json" "$v"; then
+		ok "$v: JSON context: label $v, kernel 6.1"
+	else notok "$v: JSON context label/kernel"; fi
+	if /usr/bin/python3 "$top/scripts/gbjson.py" check "$out/$v.node1.json" >/dev/null 2>&1 &&
+		grep -q '"mem_node": 1' "$out/$v.node1.json"; then
+		ok "$v: node 1 placement measured (mem_node 1)"
+	else notok "$v: node 1 placement"; fi
+done
+if grep -q "ENOMEM" "$out/vmas-array.semantics.tap" &&
+	grep -q "^ok .*2097156K\|^ok .* anon write:1 -> ENOMEM" "$out/vmas-array.semantics.tap"; then
+	ok "vmas-array: a 512Ki+1-page long-term call fails with ENOMEM"
+else notok "vmas-array: the ENOMEM semantic"; fi
+
+echo "1..$n"
+echo "lab: $((n - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]
