@@ -22,7 +22,7 @@ for p in /bin/busybox "${progs[@]}"; do
 done
 file /bin/busybox | grep -q "statically linked" || die "initramfs: /bin/busybox is not busybox-static"
 
-key="$(cat "${progs[@]}" /bin/busybox "$top/scripts/guest/init" | sha256sum | cut -c1-16)"
+key="$(cat "${progs[@]}" /bin/busybox "$top/scripts/guest/init" "$0" | sha256sum | cut -c1-16)"
 out="$cache/initramfs/initramfs-$key.cpio.gz"
 if [ -f "$out" ]; then
 	say "initramfs: cached $out"
@@ -37,7 +37,7 @@ mkdir -p "$root"/{bin,sbin,usr/bin,proc,sys,dev,tmp,mnt,results,etc,run,var/tmp}
 cp /bin/busybox "$root/bin/busybox"
 for p in "${progs[@]}"; do
 	cp "$p" "$root/usr/bin/"
-	ldd "$p" | awk '/=> \//{print $3} /^\s*\/lib/{print $1}' | while read -r lib; do
+	ldd "$p" | awk '/=> \//{print $3} /^[ \t]*\//{print $1}' | while read -r lib; do
 		mkdir -p "$root$(dirname "$lib")"
 		cp -nL "$lib" "$root$lib"
 	done

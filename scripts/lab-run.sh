@@ -78,10 +78,10 @@ qemu_cmd() { # qemu_cmd KERNEL SHARE CONSOLE ACCEL
 		-object "memory-backend-ram,id=m1,size=1536M"
 		-numa "node,nodeid=0,cpus=0-$((smp - 1)),memdev=m0"
 		-numa "node,nodeid=1,memdev=m1")
-	local i
+	local i sizes=(512M 512M 512M) # ext4, xfs (needs > 300M), devdax; regions are not numbered in this order
 	for i in 0 1 2; do
-		truncate -s 0 "$vmdir/nv$i" && truncate -s 256M "$vmdir/nv$i"
-		QEMU+=(-object "memory-backend-file,id=nv$i,share=on,mem-path=$vmdir/nv$i,size=256M,align=2M"
+		truncate -s 0 "$vmdir/nv$i" && truncate -s "${sizes[$i]}" "$vmdir/nv$i"
+		QEMU+=(-object "memory-backend-file,id=nv$i,share=on,mem-path=$vmdir/nv$i,size=${sizes[$i]},align=2M"
 			-device "nvdimm,memdev=nv$i,id=nvdimm$i,node=1")
 	done
 	truncate -s 0 "$vmdir/disk.img" && truncate -s 384M "$vmdir/disk.img"
@@ -133,7 +133,7 @@ fi
 	echo "cpu: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
 	echo "pinlab: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "initramfs: $(basename "$initrd")"
-	echo "guest: 5G in 2 NUMA nodes (3.5G node 0 with the CPUs, 1.5G node 1 memory only), 3 x 256M QEMU NVDIMM on node 1, virtio disk 384M, hugepages 64 x 2M + 1 x 1G"
+	echo "guest: 5G in 2 NUMA nodes (3.5G node 0 with the CPUs, 1.5G node 1 memory only), 3 x 512M QEMU NVDIMM on node 1 (fsdax/ext4, fsdax/xfs, devdax), virtio disk 384M, hugepages 64 x 2M + 1 x 1G"
 } >"$out/manifest.txt"
 
 failed=()
@@ -171,7 +171,7 @@ for v in "${vlist[@]}"; do
 		t1="$(date +%s)"
 		cat "$out/$v$sfx.console.log.qemu" >>"$out/$v$sfx.console.log" 2>/dev/null || true
 		rm -f "$out/$v$sfx.console.log.qemu"
-		for f in pinbench.json pinbench.txt pinbench-node1.json semantics.tap semantics-xfs.tap cmdline job.log numa.txt namespaces.txt; do
+		for f in pinbench.json pinbench.txt pinbench-node1.json semantics.tap semantics-xfs.tap cmdline job.log numa.txt namespaces.txt dmesg.txt; do
 			[ -f "$share/$f" ] || continue
 			case "$f" in
 			pinbench.json) cp "$share/$f" "$out/$v$sfx.json" ;;
