@@ -39,7 +39,7 @@ if [ -x scripts/tests/lab.sh ]; then
 	step "lab (kernel build, boot, semantics)" scripts/tests/lab.sh
 fi
 step "lint: clang-format" clang-format --dry-run --Werror bench/*.c bench/*/*.c bench/*/*.h bench/gbench/*.cc
-mapfile -t shells < <(git ls-files '*.sh' scripts/lab .ci/run 2>/dev/null | sort -u)
+mapfile -t shells < <(git ls-files '*.sh' scripts/lab scripts/guest .ci/run 2>/dev/null | sort -u)
 step "lint: shellcheck" shellcheck -x "${shells[@]}"
 mapfile -t pys < <(git ls-files '*.py')
 if [ "${#pys[@]}" -gt 0 ]; then

@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
 # Build, boot and measure kernel variants in QEMU with emulated pmem and NUMA.
-# Usage: scripts/lab run --variants LIST [--matrix NAME] [--deterministic]
+# Usage: scripts/lab run --variants LIST [--matrix NAME]
+#                        [--deterministic | --modes wallclock,deterministic]
 #                        [--boots N] [--accel auto|kvm|tcg] [--timeout S]
 #                        [--id RUN-ID]
 #
-# Writes results/RUN-ID/: per variant VARIANT.json (Google Benchmark, label =
-# variant), VARIANT.node1.json, VARIANT.semantics.tap (and .xfs.tap),
-# VARIANT.console.log, VARIANT.config, VARIANT.cmdline, VARIANT.kernel.txt;
-# and manifest.txt.  A variant that fails to build, panics or hangs is
+# --boots N boots each variant N times in deterministic mode, to show that
+# the figures repeat (repeatability.txt); wall-clock runs boot once.
+#
+# Writes results/RUN-ID/: per variant and mode VARIANT[.det].json (Google
+# Benchmark, label = variant), .node1.json, .semantics.tap (and
+# .semantics-xfs.tap), .console.log, .cmdline, .dmesg.txt; per variant
+# VARIANT.config and VARIANT.kernel.txt; manifest.txt.  Deterministic files
+# carry ".det", further boots ".bootN".  A variant that fails to build, panics or hangs is
 # recorded as failed with its log; the run goes on; the VM is always killed.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-variants="" matrix=standard det=0 boots=1 accel=auto timeout=3600 id=""
+variants="" matrix=standard modes=wallclock boots=1 accel=auto timeout=3600 id=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--variants) variants="${2:?--variants needs a list}"; shift 2 ;;
 	--matrix) matrix="${2:?--matrix needs a name}"; shift 2 ;;
-	--deterministic) det=1; shift ;;
+	--deterministic) modes=deterministic; shift ;;
+	--modes) modes="${2:?--modes needs a list}"; shift 2 ;;
 	--boots) boots="${2:?--boots needs a number}"; shift 2 ;;
 	--accel) accel="${2:?--accel needs a value}"; shift 2 ;;
 	--timeout) timeout="${2:?--timeout needs seconds}"; shift 2 ;;
@@ -27,6 +33,10 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ -n "$variants" ] || usage_die "usage: scripts/lab run --variants LIST [--matrix NAME] [--deterministic]"
+IFS=, read -r -a mlist <<<"$modes"
+for m in "${mlist[@]}"; do
+	case "$m" in wallclock | deterministic) ;; *) usage_die "run: unknown mode '$m' (wallclock, deterministic)" ;; esac
+done
 [[ "$boots" =~ ^[1-9]$ ]] || usage_die "run: --boots must be 1-9"
 [[ "$timeout" =~ ^[1-9][0-9]*$ ]] || usage_die "run: --timeout must be seconds"
 case "$accel" in auto | kvm | tcg) ;; *) usage_die "run: --accel auto|kvm|tcg" ;; esac
@@ -35,14 +45,10 @@ case "$accel" in auto | kvm | tcg) ;; *) usage_die "run: --accel auto|kvm|tcg" ;
 IFS=, read -r -a vlist <<<"$variants"
 for v in "${vlist[@]}"; do load_variant "$v"; done
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (scripts/deps.sh lab)"
-if [ "$det" -eq 1 ]; then
-	[ "$accel" != kvm ] || usage_die "run: --deterministic needs TCG (-icount)"
-	accel=tcg
+if [[ ",$modes," == *,deterministic,* ]] && [ "$accel" = kvm ]; then
+	usage_die "run: deterministic mode needs TCG (-icount), not --accel kvm"
 fi
-
-mode="wallclock"
-[ "$det" -eq 1 ] && mode="deterministic"
-[ -n "$id" ] || id="$(date -u +%Y%m%d-%H%M%S)-lab-$matrix-$mode"
+[ -n "$id" ] || id="$(date -u +%Y%m%d-%H%M%S)-lab-$matrix-${modes//,/-}"
 out="${PINLAB_RESULTS:-$top/results}/$id"
 [ ! -e "$out" ] || usage_die "run: $out exists; pick another --id"
 mkdir -p "$out"
@@ -56,50 +62,67 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 t_start="$(date +%s)"
-say "run $id: variants ${vlist[*]}, matrix $matrix, $mode, $boots boot(s) each"
+say "run $id: variants ${vlist[*]}, matrix $matrix, modes $modes, $boots boot(s) each"
 initrd="$(bash "$top/scripts/lab-initramfs.sh" | tail -1)"
 
-# QEMU: 2 NUMA nodes (node 1 memory-only), three label-less NVDIMMs on node 1
-# (fsdax/ext4, fsdax/xfs, devdax), a virtio disk for page cache and O_DIRECT,
-# the results share over 9p.
-qemu_cmd() { # qemu_cmd KERNEL SHARE CONSOLE ACCEL
-	local kernel="$1" share="$2" console="$3" acc="$4" smp=2 cpu=max
+# QEMU: 2 NUMA nodes (node 1 memory-only) and five label-less NVDIMMs on
+# node 1: three 512M (fsdax/ext4, fsdax/xfs, devdax), a 256M raw one for an
+# ext4 without DAX (page cache), and a 128M raw "transport" that carries the
+# job in and the results out as a tar archive.  No virtio disk, no 9p: their
+# asynchronous completions would break -icount determinism.
+qemu_cmd() { # qemu_cmd KERNEL SHARE CONSOLE ACCEL MODE
+	local kernel="$1" share="$2" console="$3" acc="$4" mode="$5" smp=2 cpu=max
 	local append="console=ttyS0 panic=-1 oops=panic loglevel=4 nokaslr norandmaps"
 	append+=" transparent_hugepage=madvise default_hugepagesz=2M hugepagesz=2M hugepages=64 hugepagesz=1G hugepages=1"
 	QEMU=(qemu-system-x86_64 -nodefaults -display none -monitor none -no-reboot
 		-machine "pc,nvdimm=on,accel=$acc")
-	if [ "$det" -eq 1 ]; then
-		smp=1 cpu="max,-rdrand,-rdseed"
+	[ "$mode" = deterministic ] && QEMU[${#QEMU[@]} - 1]="pc,nvdimm=on,accel=tcg"
+	if [ "$mode" = deterministic ]; then
+		acc=tcg smp=1 cpu="max,-rdrand,-rdseed"
 		QEMU+=(-icount "shift=0,sleep=off" -rtc "base=2024-01-01T00:00:00,clock=vm")
 	fi
 	[ "$acc" = kvm ] && cpu=host
-	QEMU+=(-cpu "$cpu" -smp "$smp" -m "5G,slots=4,maxmem=8G"
+	QEMU+=(-cpu "$cpu" -smp "$smp" -m "5G,slots=8,maxmem=12G"
 		-object "memory-backend-ram,id=m0,size=3584M"
 		-object "memory-backend-ram,id=m1,size=1536M"
 		-numa "node,nodeid=0,cpus=0-$((smp - 1)),memdev=m0"
 		-numa "node,nodeid=1,memdev=m1")
-	local i sizes=(512M 512M 512M) # ext4, xfs (needs > 300M), devdax; regions are not numbered in this order
-	for i in 0 1 2; do
-		truncate -s 0 "$vmdir/nv$i" && truncate -s "${sizes[$i]}" "$vmdir/nv$i"
+	# ext4, xfs (needs > 300M), devdax, page-cache disk, transport; the
+	# guest tells them apart by size (regions are not numbered in order)
+	local i sizes=(512M 512M 512M 256M 128M)
+	for i in 0 1 2 3 4; do
+		if [ "$i" -lt 4 ]; then
+			truncate -s 0 "$vmdir/nv$i" && truncate -s "${sizes[$i]}" "$vmdir/nv$i"
+		fi
 		QEMU+=(-object "memory-backend-file,id=nv$i,share=on,mem-path=$vmdir/nv$i,size=${sizes[$i]},align=2M"
 			-device "nvdimm,memdev=nv$i,id=nvdimm$i,node=1")
 	done
-	truncate -s 0 "$vmdir/disk.img" && truncate -s 384M "$vmdir/disk.img"
-	QEMU+=(-drive "file=$vmdir/disk.img,if=virtio,format=raw,cache=unsafe"
-		-virtfs "local,path=$share,mount_tag=results,security_model=none,id=results"
-		-serial "file:$console"
+	QEMU+=(-serial "file:$console"
 		-kernel "$kernel/bzImage" -initrd "$initrd" -append "$append")
 }
 
 # Boot one kernel with one job; 0 when the guest said it was done.
-boot() { # boot KERNEL SHARE CONSOLE ACCEL LIMIT
+boot() { # boot KERNEL SHARE CONSOLE ACCEL LIMIT MODE
 	local rc=0
-	qemu_cmd "$1" "$2" "$3" "$4"
+	# the job goes in as a tar on the transport NVDIMM, results come back on it
+	rm -f "$vmdir/nv4"
+	tar -C "$2" -cf "$vmdir/nv4" .
+	truncate -s 128M "$vmdir/nv4"
+	qemu_cmd "$1" "$2" "$3" "$4" "${6:-wallclock}"
 	printf '%q ' "${QEMU[@]}" >"$2/qemu.cmdline"
 	timeout -k 5 "$5" "${QEMU[@]}" </dev/null >>"$3.qemu" 2>&1 &
 	qpid=$!
+	local t=0
+	while kill -0 "$qpid" 2>/dev/null; do
+		sleep 5
+		t=$((t + 5))
+		if [ $((t % 60)) -eq 0 ]; then
+			say "  ... ${t} s: $(grep -c '/manual_time ' "$3" 2>/dev/null || true) benchmark results so far"
+		fi
+	done
 	wait "$qpid" || rc=$?
 	qpid=""
+	tar -C "$2" -xf "$vmdir/nv4" 2>/dev/null || true
 	[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && return 124
 	grep -q "pinlab-guest: done" "$3" || return 1
 	return 0
@@ -122,9 +145,11 @@ fi
 
 {
 	echo "run: $id"
-	echo "command: scripts/lab run --variants $variants --matrix $matrix$([ "$det" -eq 1 ] && echo " --deterministic") --boots $boots --id $id"
-	echo "mode: $mode$([ "$det" -eq 1 ] && echo " (QEMU -icount shift=0,sleep=off, 1 vCPU, no rdrand/rdseed, fixed RTC: kernel times are instruction counts)")"
-	echo "accel: $accel"
+	echo "command: scripts/lab run --variants $variants --matrix $matrix --modes $modes --boots $boots --accel $accel --id $id"
+	echo "modes: $modes"
+	[[ ",$modes," == *,deterministic,* ]] &&
+		echo "deterministic: QEMU TCG -icount shift=0,sleep=off, 1 vCPU, -cpu max,-rdrand,-rdseed, RTC fixed at 2024-01-01 (clock=vm): kernel times are instruction counts (1 ns = 1 instruction); files *.det.*"
+	echo "wallclock accel: $accel (2 vCPUs)"
 	echo "qemu: $(qemu-system-x86_64 --version | head -1)"
 	load_base
 	echo "base: $PACKAGE $VERSION sha256 $SHA256"
@@ -133,7 +158,7 @@ fi
 	echo "cpu: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
 	echo "pinlab: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "initramfs: $(basename "$initrd")"
-	echo "guest: 5G in 2 NUMA nodes (3.5G node 0 with the CPUs, 1.5G node 1 memory only), 3 x 512M QEMU NVDIMM on node 1 (fsdax/ext4, fsdax/xfs, devdax), virtio disk 384M, hugepages 64 x 2M + 1 x 1G"
+	echo "guest: 5G in 2 NUMA nodes (3.5G node 0 with the CPUs, 1.5G node 1 memory only), 5 QEMU NVDIMMs on node 1 (3 x 512M: fsdax/ext4, fsdax/xfs, devdax; 256M raw: ext4 page cache; 128M raw: job/results transport), hugepages 64 x 2M + 1 x 1G"
 } >"$out/manifest.txt"
 
 failed=()
@@ -151,33 +176,41 @@ for v in "${vlist[@]}"; do
 	tb1="$(date +%s)"
 	cp "$kernel/config" "$out/$v.config"
 	cp "$kernel/kernel.txt" "$out/$v.kernel.txt"
-	for b in $(seq "$boots"); do
-		sfx="" && [ "$b" -gt 1 ] && sfx=".boot$b"
-		share="$vmdir/share-$v-$b"
+	for mode in "${mlist[@]}"; do
+	nb=1
+	[ "$mode" = deterministic ] && nb="$boots"
+	for b in $(seq "$nb"); do
+		sfx=""
+		[ "$mode" = deterministic ] && sfx=".det"
+		[ "$b" -gt 1 ] && sfx="$sfx.boot$b"
+		share="$vmdir/share-$v$sfx"
 		mkdir -p "$share"
-		cp "$kp/$v/semantics" "$share/semantics" 2>/dev/null || cp "$kp/baseline/semantics" "$share/semantics"
+		[ -f "$kp/$v/semantics" ] || die "variant $v has no semantics table ($kp/$v/semantics)"
+		cp "$kp/$v/semantics" "$share/semantics"
+		[ "$v" = baseline ] || cp "$kp/baseline/semantics" "$share/semantics.cross"
 		# the job the guest runs; its arguments come from the matrix file
 		{
-			echo "# generated by scripts/lab-run.sh for $v, boot $b"
+			echo "# generated by scripts/lab-run.sh for $v, $mode boot $b"
 			echo "VARIANT=$v"
-			echo "MATRIX_FILE=/results/matrix"
+			echo "MATRIX_FILE=/job/matrix"
 			cat "$top/scripts/guest/job.sh"
 		} >"$share/job.sh"
 		cp "$top/scripts/matrices/$matrix" "$share/matrix"
-		say "[$v] boot $b/$boots ($accel$([ "$det" -eq 1 ] && echo ", icount"))"
+		say "[$v] $mode boot $b/$nb ($([ "$mode" = deterministic ] && echo "tcg, icount" || echo "$accel"))"
 		t0="$(date +%s)"
 		verdict=ok
-		boot "$kernel" "$share" "$out/$v$sfx.console.log" "$accel" "$timeout" || verdict=$?
+		boot "$kernel" "$share" "$out/$v$sfx.console.log" "$accel" "$timeout" "$mode" || verdict=$?
 		t1="$(date +%s)"
 		cat "$out/$v$sfx.console.log.qemu" >>"$out/$v$sfx.console.log" 2>/dev/null || true
 		rm -f "$out/$v$sfx.console.log.qemu"
-		for f in pinbench.json pinbench.txt pinbench-node1.json semantics.tap semantics-xfs.tap cmdline job.log numa.txt namespaces.txt dmesg.txt; do
+		for f in pinbench.json pinbench.txt pinbench-node1.json semantics.tap semantics-xfs.tap semantics-cross.tap cmdline job.log numa.txt namespaces.txt dmesg.txt; do
 			[ -f "$share/$f" ] || continue
 			case "$f" in
 			pinbench.json) cp "$share/$f" "$out/$v$sfx.json" ;;
 			pinbench-node1.json) cp "$share/$f" "$out/$v$sfx.node1.json" ;;
 			semantics.tap) cp "$share/$f" "$out/$v$sfx.semantics.tap" ;;
 			semantics-xfs.tap) cp "$share/$f" "$out/$v$sfx.semantics-xfs.tap" ;;
+			semantics-cross.tap) cp "$share/$f" "$out/$v$sfx.semantics-cross.tap" ;;
 			*) cp "$share/$f" "$out/$v$sfx.$f" ;;
 			esac
 		done
@@ -197,13 +230,14 @@ for v in "${vlist[@]}"; do
 			why="benchmark JSON: $(tail -1 "$vmdir/chk")"
 		fi
 		if [ -n "$why" ]; then
-			say "[$v] boot $b FAILED: $why"
-			echo "variant $v boot $b: FAILED: $why" >>"$out/manifest.txt"
+			say "[$v] $mode boot $b FAILED: $why"
+			echo "variant $v $mode boot $b: FAILED: $why" >>"$out/manifest.txt"
 			failed+=("$v")
-			break
+			break 2
 		fi
-		say "[$v] boot $b ok in $((t1 - t0)) s: $(tail -1 "$share/semantics.tap"); $(/usr/bin/python3 "$top/scripts/gbjson.py" check "$out/$v$sfx.json" | tail -1)"
-		echo "variant $v boot $b: ok, build $((tb1 - tb0)) s, boot+matrix $((t1 - t0)) s" >>"$out/manifest.txt"
+		say "[$v] $mode boot $b ok in $((t1 - t0)) s: $(tail -1 "$share/semantics.tap"); $(/usr/bin/python3 "$top/scripts/gbjson.py" check "$out/$v$sfx.json" | tail -1)"
+		echo "variant $v $mode boot $b: ok, build $((tb1 - tb0)) s, boot+matrix $((t1 - t0)) s" >>"$out/manifest.txt"
+	done
 	done
 done
 

@@ -3,7 +3,7 @@
 
   repeatability.py RUN_DIR
 
-For each variant with VARIANT.json and VARIANT.boot2.json (.boot3 ...), compare
+For each result set with X.json and X.boot2.json (.boot3 ...; .node1 too), compare
 every benchmark repetition's kernel-side figures (ns_per_page, ns_per_page_put
 and real_time) across boots: identical, or how far apart.  Exit 0 when all are
 identical, 1 otherwise.
@@ -11,6 +11,7 @@ identical, 1 otherwise.
 import glob
 import json
 import os
+import re
 import sys
 
 
@@ -26,19 +27,26 @@ def figures(path):
     return out
 
 
+NAME = re.compile(r"^(?P<set>.+?)(?:\.boot(?P<boot>\d+))?(?P<kind>\.node1)?\.json$")
+
+
 def main(run):
-    worst_all = 0
+    groups = {}  # (set, kind) -> {boot: path}
+    for path in sorted(glob.glob(os.path.join(run, "*.json"))):
+        m = NAME.match(os.path.basename(path))
+        if not m:
+            continue
+        groups.setdefault((m["set"], m["kind"] or ""), {})[int(m["boot"] or 1)] = path
+    worst_all = 0.0
     ok = True
-    for first in sorted(glob.glob(os.path.join(run, "*.json"))):
-        base = os.path.basename(first)
-        if ".boot" in base or ".node1" in base:
+    compared = 0
+    for (name, kind), boots in sorted(groups.items()):
+        if 1 not in boots or len(boots) < 2:
             continue
-        v = base[:-5]
-        others = sorted(glob.glob(os.path.join(run, f"{v}.boot*.json")))
-        if not others:
-            continue
-        a = figures(first)
-        for o in others:
+        a = figures(boots[1])
+        for n, o in sorted(boots.items()):
+            if n == 1:
+                continue
             b = figures(o)
             common = sorted(set(a) & set(b))
             same = sum(1 for k in common if a[k] == b[k])
@@ -49,9 +57,13 @@ def main(run):
                         worst = max(worst, abs(x - y) / x * 100)
             worst_all = max(worst_all, worst)
             ok &= same == len(common) and len(common) > 0
-            print(f"{v}: {os.path.basename(o)} vs boot 1: {same} of {len(common)} samples identical"
+            compared += 1
+            print(f"{name}{kind}: boot {n} vs boot 1: {same} of {len(common)} samples identical"
                   f" (largest difference {worst:.3f} %)")
-    print("repeatable: yes" if ok else f"repeatable: no (largest difference {worst_all:.3f} %)")
+    if not compared:
+        print("repeatable: nothing to compare (no run with a second boot)")
+        return 1
+    print("repeatable: yes, bit-identical" if ok else f"repeatable: no (largest difference {worst_all:.3f} %)")
     return 0 if ok else 1
 
 
