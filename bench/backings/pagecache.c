@@ -2,7 +2,6 @@
 /* pagecache: a regular file on a disk filesystem (--dir), MAP_SHARED. */
 #include <errno.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../lib/backing.h"
@@ -15,17 +14,10 @@ static size_t pagecache_page_size(const struct pb_opts *o)
 
 static int pagecache_available(const struct pb_opts *o, char *why)
 {
-	struct stat st;
-
-	if (stat(o->dir, &st) || !S_ISDIR(st.st_mode))
-		return pb_say(why, PB_FAIL, "--dir %s is not a directory",
-			      o->dir);
-	if (pb_dir_is_tmpfs(o->dir))
-		return pb_say(why, PB_SKIP,
-			      "--dir %s is tmpfs (shmem, not the page cache):"
-			      " give a directory on a disk filesystem",
-			      o->dir);
-	return PB_OK;
+	return pb_disk_dir_check(o->dir,
+				 "shmem, not the page cache; give a directory "
+				 "on a disk filesystem",
+				 why);
 }
 
 static int pagecache_map(struct pb_mem *m, size_t len, const struct pb_opts *o,

@@ -370,3 +370,15 @@ bool pb_dir_is_tmpfs(const char *dir)
 
 	return statfs(dir, &sf) == 0 && sf.f_type == TMPFS_MAGIC;
 }
+
+int pb_disk_dir_check(const char *dir, const char *tmpfs_why, char *why)
+{
+	struct stat st;
+
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+		return pb_say(why, PB_FAIL, "--dir %s is not a directory", dir);
+	if (pb_dir_is_tmpfs(dir))
+		return pb_say(why, PB_SKIP, "--dir %s is tmpfs: %s", dir,
+			      tmpfs_why);
+	return PB_OK;
+}

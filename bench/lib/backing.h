@@ -85,4 +85,9 @@ void pb_hugetlb_restore(void);
 int pb_fd_is_dax(int fd);
 /* Is dir on tmpfs (shmem, not page cache)? */
 bool pb_dir_is_tmpfs(const char *dir);
+/*
+ * --dir must be a directory (else PB_FAIL) on a disk filesystem (tmpfs:
+ * PB_SKIP, saying why it matters for the caller).
+ */
+int pb_disk_dir_check(const char *dir, const char *tmpfs_why, char *why);
 #endif

@@ -204,15 +204,6 @@ int pb_opts_parse(struct pb_opts *o, int argc, char **argv, int *gb_argc,
 				return -1;
 			}
 			*(uint64_t *)((char *)o + d->off) = v;
-		} else if (d->kind == K_U64) {
-			uint64_t v;
-			if (pb_parse_u64(val, 1000000000, &v) || !v) {
-				snprintf(err, errlen,
-					 "--%s: bad value '%s' (1..1e9)",
-					 d->name, val);
-				return -1;
-			}
-			*(uint64_t *)((char *)o + d->off) = v;
 		} else if (d->kind == K_NODE) {
 			uint64_t v;
 			if (pb_parse_u64(val, 1023, &v)) {

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../lib/probe.h"
@@ -25,17 +24,8 @@ struct od {
 
 static int od_available(const struct pb_opts *o, char *why)
 {
-	struct stat st;
-
-	if (stat(o->dir, &st) || !S_ISDIR(st.st_mode))
-		return pb_say(why, PB_FAIL, "--dir %s is not a directory",
-			      o->dir);
-	if (pb_dir_is_tmpfs(o->dir))
-		return pb_say(why, PB_SKIP,
-			      "--dir %s is tmpfs: its O_DIRECT is buffered and "
-			      "pins nothing",
-			      o->dir);
-	return PB_OK;
+	return pb_disk_dir_check(
+		o->dir, "its O_DIRECT is buffered and pins nothing", why);
 }
 
 static int od_open(struct pb_ctx *c, char *why)
