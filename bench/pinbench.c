@@ -74,7 +74,7 @@ static void bench(gbc_state *st, void *arg)
 		.write = (int)gbc_range(st, 3),
 	};
 	uint64_t get = 0, put = 0, pages = 0, calls = 0, n = 0;
-	uint64_t t, wall = 0, raw = 0;
+	uint64_t t, wall = 0, raw = 0, migrated = 0;
 	char why[PB_WHY] = "", why2[PB_WHY] = "";
 	int64_t pins0 = 0, leak;
 	bool pins = pb_pins_outstanding(&pins0) == 0;
@@ -93,10 +93,25 @@ static void bench(gbc_state *st, void *arg)
 	 */
 	t = pb_now_ns();
 	while (gbc_keep_running(st)) {
+		uint64_t mig0 = 0, mig1 = 0;
+
+		if (k->bk->refresh) {
+			/* untimed: the probe times itself */
+			r = pb_case_refresh(&c, why);
+			if (r)
+				break;
+			pb_read_keyed("/proc/vmstat", "pgmigrate_success",
+				      &mig0);
+		}
 		memset(&s, 0, sizeof(s));
 		r = c.pr->iterate(&c, &s, why);
 		if (r)
 			break;
+		if (k->bk->refresh) {
+			pb_read_keyed("/proc/vmstat", "pgmigrate_success",
+				      &mig1);
+			migrated += mig1 - mig0;
+		}
 		gbc_set_iteration_time(st, (double)(s.get_ns + s.put_ns) / 1e9);
 		get += s.get_ns;
 		put += s.put_ns;
@@ -142,6 +157,8 @@ static void bench(gbc_state *st, void *arg)
 	gbc_counter(st, "calls", (double)calls / (double)n, 0);
 	gbc_counter(st, "vmas", p.nvmas, 0);
 	gbc_counter(st, "mem_node", c.t.node, 0);
+	if (k->bk->refresh)
+		gbc_counter(st, "migrated", (double)migrated / (double)n, 0);
 	if (k->overhead) {
 		double h = (double)wall / (double)n,
 		       w = (double)raw / (double)n;

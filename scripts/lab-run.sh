@@ -65,10 +65,11 @@ t_start="$(date +%s)"
 say "run $id: variants ${vlist[*]}, matrix $matrix, modes $modes, $boots boot(s) each"
 initrd="$(bash "$top/scripts/lab-initramfs.sh" | tail -1)"
 
-# QEMU: 2 NUMA nodes (node 1 memory-only) and five label-less NVDIMMs on
+# QEMU: 2 NUMA nodes (node 1 memory-only) and six label-less NVDIMMs on
 # node 1: three 512M (fsdax/ext4, fsdax/xfs, devdax), a 256M raw one for an
-# ext4 without DAX (page cache), and a 128M raw "transport" that carries the
-# job in and the results out as a tar archive.  No virtio disk, no 9p: their
+# ext4 without DAX (page cache), a 768M one onlined as movable system RAM
+# (ZONE_MOVABLE for the movable backing), and a 128M raw "transport" that
+# carries the job in and the results out as a tar archive.  No virtio disk, no 9p: their
 # asynchronous completions would break -icount determinism.
 qemu_cmd() { # qemu_cmd KERNEL SHARE CONSOLE ACCEL MODE
 	local kernel="$1" share="$2" console="$3" acc="$4" mode="$5" smp=2 cpu=max
@@ -89,9 +90,9 @@ qemu_cmd() { # qemu_cmd KERNEL SHARE CONSOLE ACCEL MODE
 		-numa "node,nodeid=1,memdev=m1")
 	# ext4, xfs (needs > 300M), devdax, page-cache disk, transport; the
 	# guest tells them apart by size (regions are not numbered in order)
-	local i sizes=(512M 512M 512M 256M 128M)
-	for i in 0 1 2 3 4; do
-		if [ "$i" -lt 4 ]; then
+	local i sizes=(512M 512M 512M 256M 128M 768M)
+	for i in 0 1 2 3 4 5; do
+		if [ "$i" -ne 4 ]; then
 			truncate -s 0 "$vmdir/nv$i" && truncate -s "${sizes[$i]}" "$vmdir/nv$i"
 		fi
 		QEMU+=(-object "memory-backend-file,id=nv$i,share=on,mem-path=$vmdir/nv$i,size=${sizes[$i]},align=2M"
@@ -158,7 +159,7 @@ fi
 	echo "cpu: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
 	echo "pinlab: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "initramfs: $(basename "$initrd")"
-	echo "guest: 5G in 2 NUMA nodes (3.5G node 0 with the CPUs, 1.5G node 1 memory only), 5 QEMU NVDIMMs on node 1 (3 x 512M: fsdax/ext4, fsdax/xfs, devdax; 256M raw: ext4 page cache; 128M raw: job/results transport), hugepages 64 x 2M + 1 x 1G"
+	echo "guest: 5G in 2 NUMA nodes (3.5G node 0 with the CPUs, 1.5G node 1 memory only), 6 QEMU NVDIMMs on node 1 (3 x 512M: fsdax/ext4, fsdax/xfs, devdax; 256M raw: ext4 page cache; 768M devdax onlined movable as system RAM (daxctl): ZONE_MOVABLE; 128M raw: job/results transport), hugepages 64 x 2M + 1 x 1G"
 } >"$out/manifest.txt"
 
 failed=()
@@ -196,6 +197,7 @@ for v in "${vlist[@]}"; do
 			cat "$top/scripts/guest/job.sh"
 		} >"$share/job.sh"
 		cp "$top/scripts/matrices/$matrix" "$share/matrix"
+		cp "$top/scripts/matrices/$matrix" "$out/matrix.txt"
 		say "[$v] $mode boot $b/$nb ($([ "$mode" = deterministic ] && echo "tcg, icount" || echo "$accel"))"
 		t0="$(date +%s)"
 		verdict=ok

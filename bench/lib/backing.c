@@ -22,12 +22,13 @@
 extern const struct pb_backing pb_backing_anon, pb_backing_thp,
 	pb_backing_hugetlb_2m, pb_backing_hugetlb_1g, pb_backing_shmem,
 	pb_backing_memfd, pb_backing_pagecache, pb_backing_fsdax,
-	pb_backing_devdax;
+	pb_backing_devdax, pb_backing_movable;
 
 const struct pb_backing *const pb_backings[] = {
 	&pb_backing_anon,	&pb_backing_thp,   &pb_backing_hugetlb_2m,
 	&pb_backing_hugetlb_1g, &pb_backing_shmem, &pb_backing_memfd,
 	&pb_backing_pagecache,	&pb_backing_fsdax, &pb_backing_devdax,
+	&pb_backing_movable,
 };
 const size_t pb_nbackings = sizeof(pb_backings) / sizeof(pb_backings[0]);
 
@@ -298,6 +299,10 @@ int pb_mem_setup(struct pb_mem *m, const struct pb_backing *bk,
 	r = pb_backing_check(bk, o, len, nvmas, why);
 	if (r)
 		return r;
+	if ((bk->flags & PB_BK_PLACED) && o->node >= 0)
+		return pb_say(why, PB_SKIP,
+			      "%s places itself (its zone's node): no --node",
+			      bk->name);
 	if (o->node >= 0 && !(bk->flags & PB_BK_DAX)) {
 		r = pb_numa_bind_task(o->node, why);
 		if (r)

@@ -20,6 +20,7 @@ enum pb_backing_flags {
 	PB_BK_HUGETLB = 1 << 1, /* needs the hugetlb pool */
 	PB_BK_DAX = 1 << 2, /* persistent memory: placement is the device's */
 	PB_BK_SHARED = 1 << 3, /* MAP_SHARED */
+	PB_BK_PLACED = 1 << 4, /* places itself (a zone's node): no --node */
 };
 
 struct pb_mem {
@@ -47,6 +48,11 @@ struct pb_backing {
 		   char *why);
 	/* After faulting: check the memory is what it claims (THP, DAX). */
 	int (*verify)(const struct pb_mem *m, char *why);
+	/*
+	 * Optional: make the memory what it was before a pass (e.g. back in
+	 * ZONE_MOVABLE after a long-term pin migrated it out); untimed.
+	 */
+	int (*refresh)(struct pb_mem *m, char *why);
 	void (*unmap)(struct pb_mem *m);
 };
 

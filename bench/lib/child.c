@@ -50,9 +50,18 @@ static void child_main(int cmd_fd, int reply_fd, const struct pb_backing *bk,
 		_exit(2);
 	if (rep.status)
 		_exit(0);
-	/* wait for EOF on the command pipe */
-	while (read(cmd_fd, &c, 1) > 0 || errno == EINTR)
-		;
+	/* commands until EOF on the command pipe */
+	for (;;) {
+		ssize_t n = read(cmd_fd, &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		memset(&rep, 0, sizeof(rep));
+		rep.status = bk->refresh ? bk->refresh(&m, rep.why) : PB_OK;
+		if (write(reply_fd, &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
+			break;
+	}
 	pb_mem_teardown(bk, &m);
 	_exit(0);
 }
@@ -65,7 +74,7 @@ int pb_child_start(struct pb_child *ch, const struct pb_backing *bk,
 	struct reply r;
 
 	memset(ch, 0, sizeof(*ch));
-	ch->cmd_fd = -1;
+	ch->cmd_fd = ch->reply_fd = -1;
 	if (pipe2(cmd, O_CLOEXEC) || pipe2(rep, O_CLOEXEC))
 		return pb_say_errno(why, PB_FAIL, errno, "pipe");
 	ch->pid = fork();
@@ -82,14 +91,13 @@ int pb_child_start(struct pb_child *ch, const struct pb_backing *bk,
 	close(cmd[0]);
 	close(rep[1]);
 	ch->cmd_fd = cmd[1];
+	ch->reply_fd = rep[0];
 	if (read_full(rep[0], &r, sizeof(r))) {
-		close(rep[0]);
 		pb_child_stop(ch, NULL);
 		return pb_say(why, PB_FAIL,
 			      "the target process died while mapping %s",
 			      bk->name);
 	}
-	close(rep[0]);
 	if (r.status) {
 		pb_child_stop(ch, NULL);
 		return pb_say(why, r.status, "%s", r.why);
@@ -106,7 +114,9 @@ int pb_child_stop(struct pb_child *ch, char *why)
 
 	if (ch->cmd_fd >= 0)
 		close(ch->cmd_fd);
-	ch->cmd_fd = -1;
+	if (ch->reply_fd >= 0)
+		close(ch->reply_fd);
+	ch->cmd_fd = ch->reply_fd = -1;
 	if (ch->pid <= 0)
 		return PB_OK;
 	do
@@ -122,5 +132,17 @@ int pb_child_stop(struct pb_child *ch, char *why)
 	if (WEXITSTATUS(st))
 		return pb_say(why, PB_FAIL, "the target process exited %d",
 			      WEXITSTATUS(st));
+	return PB_OK;
+}
+
+int pb_child_refresh(struct pb_child *ch, char *why)
+{
+	struct reply r;
+
+	if (write(ch->cmd_fd, "r", 1) != 1 ||
+	    read_full(ch->reply_fd, &r, sizeof(r)))
+		return pb_say(why, PB_FAIL, "the target process is gone");
+	if (r.status)
+		return pb_say(why, r.status, "%s", r.why);
 	return PB_OK;
 }

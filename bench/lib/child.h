@@ -14,7 +14,8 @@ struct pb_opts;
 
 struct pb_child {
 	int pid;
-	int cmd_fd; /* closing it tells the child to unmap and exit */
+	int cmd_fd; /* 'r': refresh the memory; EOF: unmap and exit */
+	int reply_fd;
 	void *addr; /* the buffer, in the child's address space */
 	int node;
 };
@@ -23,5 +24,7 @@ int pb_child_start(struct pb_child *ch, const struct pb_backing *bk,
 		   const struct pb_opts *o, size_t len, unsigned nvmas,
 		   char *why);
 int pb_child_stop(struct pb_child *ch, char *why);
+/* Ask the child to run its backing's refresh(); waits for the answer. */
+int pb_child_refresh(struct pb_child *ch, char *why);
 
 #endif

@@ -81,7 +81,7 @@ int pb_case_open(struct pb_ctx *c, const struct pb_probe *pr,
 	c->pr = pr;
 	c->p = *p;
 	c->t.mem.fd = -1;
-	c->t.child.cmd_fd = -1;
+	c->t.child.cmd_fd = c->t.child.reply_fd = -1;
 	r = pb_case_check(pr, bk, o, p, why);
 	if (r)
 		return r;
@@ -134,4 +134,13 @@ int pb_case_close(struct pb_ctx *c, char *why)
 	c->t.pid = 0;
 	c->t.addr = NULL;
 	return r;
+}
+
+int pb_case_refresh(struct pb_ctx *c, char *why)
+{
+	if (!c->bk->refresh)
+		return PB_OK;
+	if (c->t.pid)
+		return pb_child_refresh(&c->t.child, why);
+	return c->bk->refresh(&c->t.mem, why);
 }

@@ -86,6 +86,8 @@ int pb_case_check(const struct pb_probe *pr, const struct pb_backing *bk,
 int pb_case_open(struct pb_ctx *c, const struct pb_probe *pr,
 		 const struct pb_backing *bk, const struct pb_opts *o,
 		 const struct pb_params *p, char *why);
+/* Before a pass: the backing's refresh(), here or in the child. */
+int pb_case_refresh(struct pb_ctx *c, char *why);
 /* Close the probe, unmap, reap the child; PB_FAIL if the child died badly. */
 int pb_case_close(struct pb_ctx *c, char *why);
 

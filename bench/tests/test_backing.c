@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "../lib/backing.h"
@@ -115,6 +116,41 @@ static void remote_child(void **state)
 	assert_int_equal(errno, ESRCH);
 }
 
+/* A backing whose refresh() leaves a mark the parent can read remotely. */
+static int mark_refresh(struct pb_mem *m, char *why)
+{
+	(void)why;
+	m->addr[0]++;
+	return m->addr[0] == 3 ? PB_SKIP : PB_OK; /* the third one says no */
+}
+
+static void child_refresh(void **state)
+{
+	struct pb_backing bk = *pb_backing_find("anon");
+	struct pb_child ch;
+	char why[PB_WHY], c = 0;
+	struct iovec l = { &c, 1 }, r;
+
+	(void)state;
+	bk.refresh = mark_refresh;
+	assert_int_equal(pb_child_start(&ch, &bk, &opts, 4 * MiB, 1, why),
+			 PB_OK);
+	r = (struct iovec){ ch.addr, 1 };
+	assert_int_equal(process_vm_readv(ch.pid, &l, 1, &r, 1, 0), 1);
+	assert_int_equal(c, 1); /* faulted in by setup */
+	assert_int_equal(pb_child_refresh(&ch, why), PB_OK);
+	assert_int_equal(process_vm_readv(ch.pid, &l, 1, &r, 1, 0), 1);
+	assert_int_equal(c, 2);
+	assert_int_equal(pb_child_refresh(&ch, why), PB_SKIP);
+	assert_int_equal(pb_child_stop(&ch, why), PB_OK);
+	/* a backing without refresh(): nothing to do, OK */
+	assert_int_equal(pb_child_start(&ch, pb_backing_find("anon"), &opts,
+					4 * MiB, 1, why),
+			 PB_OK);
+	assert_int_equal(pb_child_refresh(&ch, why), PB_OK);
+	assert_int_equal(pb_child_stop(&ch, why), PB_OK);
+}
+
 static void hugetlb_pool_restored(void **state)
 {
 	const char *nr = "/sys/kernel/mm/hugepages/hugepages-2048kB/"
@@ -205,6 +241,7 @@ int main(void)
 		tests[n++] = (struct CMUnitTest){ names[2][i], remote_child,
 						  NULL, NULL, bk };
 	}
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(child_refresh);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(hugetlb_pool_restored);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(numa_placement);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(thp_is_checked);

@@ -39,6 +39,24 @@ for b in /sys/bus/nd/devices/namespace"$r_disk".0/block/*; do dev_disk=/dev/${b#
 rm -f "$out"/ns-*.json
 [ -c "$devdax" ] || fail "no device-DAX char device ($devdax)"
 [ -b "$dev_disk" ] || fail "no raw pmem block device for the disk"
+# ZONE_MOVABLE: a 768M NVDIMM as device-DAX, onlined as movable system RAM
+r_kmem=$(regions 805306368)
+if [ -n "$r_kmem" ]; then
+	step "movable: region$r_kmem as system RAM in ZONE_MOVABLE (kmem, online_movable)"
+	ndctl create-namespace -f -e "namespace$r_kmem.0" -m devdax --map=mem >"$out/ns-kmem.json" 2>&1 ||
+		fail "ndctl devdax (kmem)"
+	kdax=$(sed -n 's/.*"chardev":"\([^"]*\)".*/\1/p' "$out/ns-kmem.json" | head -1)
+	cat "$out/ns-kmem.json" >>"$out/namespaces.txt"
+	# what daxctl reconfigure-device --mode=system-ram does; by hand,
+	# since daxctl wants to modprobe kmem, which is built in here
+	echo "$kdax" >/sys/bus/dax/drivers/device_dax/unbind || fail "unbind $kdax"
+	echo "$kdax" >/sys/bus/dax/drivers/kmem/new_id || fail "bind $kdax to kmem"
+	for m in /sys/devices/system/memory/memory*; do
+		[ "$(cat "$m/state")" = offline ] && { echo online_movable >"$m/state" || fail "online_movable ${m##*/}"; }
+	done
+	rm -f "$out/ns-kmem.json"
+	grep -A3 "zone   Movable" /proc/zoneinfo >>"$out/namespaces.txt"
+fi
 mkfs.ext4 -q -F -b 4096 "$dev_ext4" || fail "mkfs.ext4 $dev_ext4"
 mount -o dax "$dev_ext4" /mnt/ext4 || fail "mount -o dax ext4"
 mkfs.xfs -q -f -m reflink=0 "$dev_xfs" || fail "mkfs.xfs $dev_xfs"
