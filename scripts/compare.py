@@ -16,10 +16,15 @@ direction of each metric comes from METRICS below, never guessed.
 import argparse
 import json
 import math
+import os
+import lzma
 import random
 import re
 import statistics
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pinlab_json import load as load_json  # noqa: E402
 
 try:
     from scipy.stats import mannwhitneyu
@@ -37,11 +42,10 @@ METRICS = {
 
 def load(path):
     try:
-        with open(path) as f:
-            d = json.load(f)
+        d = load_json(path)
     except OSError as e:
         sys.exit(f"compare: {path}: {e.strerror}")
-    except ValueError as e:
+    except (ValueError, EOFError, lzma.LZMAError) as e:
         sys.exit(f"compare: {path}: not JSON ({e})")
     if not isinstance(d, dict) or "benchmarks" not in d or "context" not in d:
         sys.exit(f"compare: {path}: not Google Benchmark JSON (no context/benchmarks)")

@@ -10,17 +10,19 @@
   gbjson.py table FILE
       ns/page (get, put) per probe x backing, a Markdown table.
 """
-import json
+import os
 import re
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pinlab_json import load as load_json  # noqa: E402
+
 
 def load(path):
     try:
-        with open(path) as f:
-            d = json.load(f)
-    except (OSError, ValueError) as e:
+        d = load_json(path)
+    except (OSError, ValueError, EOFError) as e:
         sys.exit(f"gbjson: {path}: {e}")
     if "benchmarks" not in d or "context" not in d:
         sys.exit(f"gbjson: {path}: not Google Benchmark JSON")

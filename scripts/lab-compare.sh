@@ -11,6 +11,8 @@ resolve() {
 	local x="$1"
 	if [ -f "$x" ]; then echo "$x"
 	elif [ -f "$x.json" ]; then echo "$x.json"
+	elif [ -f "$x.json.xz" ]; then echo "$x.json.xz"
+	elif [ -f "$top/results/$x.json.xz" ]; then echo "$top/results/$x.json.xz"
 	elif [ -f "$top/results/$x.json" ]; then echo "$top/results/$x.json"
 	else usage_die "compare: no result set '$x' (a JSON file, or RUN-DIR/VARIANT)"; fi
 }

@@ -205,7 +205,8 @@ for v in "${vlist[@]}"; do
 		t1="$(date +%s)"
 		cat "$out/$v$sfx.console.log.qemu" >>"$out/$v$sfx.console.log" 2>/dev/null || true
 		rm -f "$out/$v$sfx.console.log.qemu"
-		for f in pinbench.json pinbench.txt pinbench-node1.json semantics.tap semantics-xfs.tap semantics-cross.tap cmdline job.log numa.txt namespaces.txt dmesg.txt; do
+		# (the job's output is in the console log: job.log is not kept)
+		for f in pinbench.json pinbench-node1.json semantics.tap semantics-xfs.tap semantics-cross.tap cmdline numa.txt namespaces.txt dmesg.txt; do
 			[ -f "$share/$f" ] || continue
 			case "$f" in
 			pinbench.json) cp "$share/$f" "$out/$v$sfx.json" ;;
@@ -225,7 +226,7 @@ for v in "${vlist[@]}"; do
 		elif [ "$verdict" != ok ]; then
 			why="the guest did not finish (see $v$sfx.console.log)"
 		elif [ "$(cat "$share/job.rc" 2>/dev/null)" != 0 ]; then
-			why="the guest job failed (exit $(cat "$share/job.rc" 2>/dev/null || echo none); see $v$sfx.job.log)"
+			why="the guest job failed (exit $(cat "$share/job.rc" 2>/dev/null || echo none); see $v$sfx.console.log)"
 		elif ! grep -q "semantics: .* 0 failed" "$share/semantics.tap" 2>/dev/null; then
 			why="semantics failed ($(tail -1 "$share/semantics.tap" 2>/dev/null))"
 		elif ! /usr/bin/python3 "$top/scripts/gbjson.py" check "$out/$v$sfx.json" >"$vmdir/chk" 2>&1; then
@@ -248,6 +249,10 @@ if [ "$boots" -gt 1 ]; then
 	cat "$out/repeatability.txt" >&2
 fi
 echo "total: $(($(date +%s) - t_start)) s" >>"$out/manifest.txt"
+# large files go in compressed (the analysis scripts read .xz as they are;
+# for Debian's compare.py: xz -dk FILE.json.xz)
+find "$out" -maxdepth 1 -type f \( -name '*.json' -o -name '*.console.log' \) -size +1024k \
+	-exec xz -9 -T1 {} +
 if [ "${#failed[@]}" -gt 0 ]; then
 	say "run $id: FAILED: ${failed[*]} (results/$id/manifest.txt)"
 	exit 1

@@ -9,15 +9,16 @@ and real_time) across boots: identical, or how far apart.  Exit 0 when all are
 identical, 1 otherwise.
 """
 import glob
-import json
 import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pinlab_json import load as load_json  # noqa: E402
+
 
 def figures(path):
-    with open(path) as f:
-        d = json.load(f)
+    d = load_json(path)
     out = {}
     for b in d["benchmarks"]:
         if b.get("run_type") != "iteration" or b.get("error_occurred"):
@@ -27,12 +28,12 @@ def figures(path):
     return out
 
 
-NAME = re.compile(r"^(?P<set>.+?)(?:\.boot(?P<boot>\d+))?(?P<kind>\.node1)?\.json$")
+NAME = re.compile(r"^(?P<set>.+?)(?:\.boot(?P<boot>\d+))?(?P<kind>\.node1)?\.json(?:\.xz)?$")
 
 
 def main(run):
     groups = {}  # (set, kind) -> {boot: path}
-    for path in sorted(glob.glob(os.path.join(run, "*.json"))):
+    for path in sorted(glob.glob(os.path.join(run, "*.json")) + glob.glob(os.path.join(run, "*.json.xz"))):
         m = NAME.match(os.path.basename(path))
         if not m:
             continue

@@ -11,7 +11,6 @@ marked '*' when p < 0.05 and |change| > 2 %.  A cell is '-' when the case
 did not run (refused or skipped) on that side.
 """
 import argparse
-import json
 import os
 import re
 import statistics
@@ -19,14 +18,16 @@ import sys
 
 from scipy.stats import mannwhitneyu
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pinlab_json import exists, load as load_json  # noqa: E402
+
 VARIANTS = ["baseline", "vmas-array", "longterm-wrapper", "callsite-check", "fast-devdax-longterm"]
 
 
 def load(path, metric):
-    if not os.path.exists(path):
+    if not exists(path):
         return {}
-    with open(path) as f:
-        d = json.load(f)
+    d = load_json(path)
     out = {}
     for b in d["benchmarks"]:
         if b.get("run_type") != "iteration" or b.get("error_occurred") or metric not in b:
@@ -44,7 +45,7 @@ def main():
                     "gup_test.pin_remote_longterm,gup_test.pin_remote,gup_test.gup_remote")
     ap.add_argument("--metric", default="ns_per_page")
     a = ap.parse_args()
-    variants = [v for v in VARIANTS if os.path.exists(os.path.join(a.run, f"{v}.json"))]
+    variants = [v for v in VARIANTS if exists(os.path.join(a.run, f"{v}.json"))]
     if "baseline" not in variants:
         sys.exit(f"variant_table: no baseline.json in {a.run}")
     det = {v: load(os.path.join(a.run, f"{v}.det.json"), a.metric) for v in variants}

@@ -60,11 +60,11 @@ for v in ${variants//,/ }; do
 		--require-run '^gup_test.pin_fast/thp/' >"$tmp/chk" 2>&1; then
 		ok "$v: JSON read back: $(tail -1 "$tmp/chk")"
 	else notok "$v: JSON"; sed 's/^/# /' "$tmp/chk"; fi
-	if /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["context"]["label"] != sys.argv[2] or "6.1" not in d["context"]["kernel_release"])' "$out/$v.json" "$v"; then
+	if /usr/bin/python3 -c 'import sys; sys.path.insert(0, sys.argv[3]); import pinlab_json; d = pinlab_json.load(sys.argv[1]); sys.exit(d["context"]["label"] != sys.argv[2] or "6.1" not in d["context"]["kernel_release"])' "$out/$v.json" "$v" "$top/scripts"; then
 		ok "$v: JSON context: label $v, kernel 6.1"
 	else notok "$v: JSON context label/kernel"; fi
 	if /usr/bin/python3 "$top/scripts/gbjson.py" check "$out/$v.node1.json" >/dev/null 2>&1 &&
-		grep -q '"mem_node": 1' "$out/$v.node1.json"; then
+		xzgrep -q '"mem_node": 1' "$out/$v.node1.json"*; then
 		ok "$v: node 1 placement measured (mem_node 1)"
 	else notok "$v: node 1 placement"; fi
 done
