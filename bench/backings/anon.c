@@ -5,19 +5,6 @@
 
 #include "../lib/backing.h"
 
-static size_t anon_page_size(const struct pb_opts *o)
-{
-	(void)o;
-	return PB_PAGE;
-}
-
-static int anon_available(const struct pb_opts *o, char *why)
-{
-	(void)o;
-	(void)why;
-	return PB_OK;
-}
-
 static int anon_map(struct pb_mem *m, size_t len, const struct pb_opts *o,
 		    char *why)
 {
@@ -46,8 +33,8 @@ static int anon_verify(const struct pb_mem *m, char *why)
 const struct pb_backing pb_backing_anon = {
 	.name = "anon",
 	.desc = "private anonymous memory, 4K pages (MADV_NOHUGEPAGE)",
-	.page_size = anon_page_size,
-	.available = anon_available,
+	.page_size = pb_page_size_base,
+	.available = pb_always_available,
 	.map = anon_map,
 	.verify = anon_verify,
 	.unmap = pb_unmap_common,

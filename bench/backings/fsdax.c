@@ -10,12 +10,6 @@
 
 #include "../lib/backing.h"
 
-static size_t fsdax_page_size(const struct pb_opts *o)
-{
-	(void)o;
-	return PB_PAGE;
-}
-
 static int fsdax_available(const struct pb_opts *o, char *why)
 {
 	struct pb_mem m = { .fd = -1 };
@@ -61,7 +55,7 @@ const struct pb_backing pb_backing_fsdax = {
 	.desc = "file on a filesystem mounted -o dax (--fsdax-dir), "
 		"MAP_SHARED",
 	.flags = PB_BK_FILE | PB_BK_DAX | PB_BK_SHARED,
-	.page_size = fsdax_page_size,
+	.page_size = pb_page_size_base,
 	.available = fsdax_available,
 	.map = fsdax_map,
 	.unmap = pb_unmap_common,

@@ -6,12 +6,6 @@
 
 #include "../lib/backing.h"
 
-static size_t memfd_page_size(const struct pb_opts *o)
-{
-	(void)o;
-	return PB_PAGE;
-}
-
 static int memfd_available(const struct pb_opts *o, char *why)
 {
 	int fd = memfd_create("pinbench-probe", MFD_CLOEXEC);
@@ -43,7 +37,7 @@ const struct pb_backing pb_backing_memfd = {
 	.name = "memfd",
 	.desc = "memfd_create() file, MAP_SHARED",
 	.flags = PB_BK_SHARED,
-	.page_size = memfd_page_size,
+	.page_size = pb_page_size_base,
 	.available = memfd_available,
 	.map = memfd_map,
 	.unmap = pb_unmap_common,

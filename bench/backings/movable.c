@@ -63,12 +63,6 @@ static int movable_zone(struct zone *best)
 	return best->node >= 0 ? 0 : -ENOENT;
 }
 
-static size_t movable_page_size(const struct pb_opts *o)
-{
-	(void)o;
-	return PB_PAGE;
-}
-
 static int movable_available(const struct pb_opts *o, char *why)
 {
 	struct zone z;
@@ -176,7 +170,7 @@ const struct pb_backing pb_backing_movable = {
 	.desc = "private anonymous 4K pages in ZONE_MOVABLE (FOLL_LONGTERM "
 		"migrates them; refaulted before each pass)",
 	.flags = PB_BK_PLACED,
-	.page_size = movable_page_size,
+	.page_size = pb_page_size_base,
 	.available = movable_available,
 	.map = movable_map,
 	.verify = movable_verify,

@@ -6,12 +6,6 @@
 
 #include "../lib/backing.h"
 
-static size_t pagecache_page_size(const struct pb_opts *o)
-{
-	(void)o;
-	return PB_PAGE;
-}
-
 static int pagecache_available(const struct pb_opts *o, char *why)
 {
 	return pb_disk_dir_check(o->dir,
@@ -40,7 +34,7 @@ const struct pb_backing pb_backing_pagecache = {
 	.name = "pagecache",
 	.desc = "page-cache pages of a file in --dir, MAP_SHARED",
 	.flags = PB_BK_FILE | PB_BK_SHARED,
-	.page_size = pagecache_page_size,
+	.page_size = pb_page_size_base,
 	.available = pagecache_available,
 	.map = pagecache_map,
 	.unmap = pb_unmap_common,

@@ -4,19 +4,6 @@
 
 #include "../lib/backing.h"
 
-static size_t shmem_page_size(const struct pb_opts *o)
-{
-	(void)o;
-	return PB_PAGE;
-}
-
-static int shmem_available(const struct pb_opts *o, char *why)
-{
-	(void)o;
-	(void)why;
-	return PB_OK;
-}
-
 static int shmem_map(struct pb_mem *m, size_t len, const struct pb_opts *o,
 		     char *why)
 {
@@ -29,8 +16,8 @@ const struct pb_backing pb_backing_shmem = {
 	.name = "shmem",
 	.desc = "shared anonymous memory (shmem)",
 	.flags = PB_BK_SHARED,
-	.page_size = shmem_page_size,
-	.available = shmem_available,
+	.page_size = pb_page_size_base,
+	.available = pb_always_available,
 	.map = shmem_map,
 	.unmap = pb_unmap_common,
 };

@@ -64,6 +64,19 @@ int pb_backing_check(const struct pb_backing *bk, const struct pb_opts *o,
 
 /* ---- helpers shared by backings ---------------------------------------- */
 
+size_t pb_page_size_base(const struct pb_opts *o)
+{
+	(void)o;
+	return PB_PAGE;
+}
+
+int pb_always_available(const struct pb_opts *o, char *why)
+{
+	(void)o;
+	(void)why;
+	return PB_OK;
+}
+
 int pb_map_aligned(struct pb_mem *m, size_t len, size_t align, int prot,
 		   int flags, int fd, char *why)
 {
