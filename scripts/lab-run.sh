@@ -130,6 +130,7 @@ boot() { # boot KERNEL SHARE CONSOLE ACCEL LIMIT MODE
 }
 
 # accel: KVM where a guest boots under it, else TCG
+accel_asked="$accel"
 if [ "$accel" = auto ]; then
 	accel=tcg
 	if [ -w /dev/kvm ]; then
@@ -146,11 +147,11 @@ fi
 
 {
 	echo "run: $id"
-	echo "command: scripts/lab run --variants $variants --matrix $matrix --modes $modes --boots $boots --accel $accel --id $id"
+	echo "command: scripts/lab run --variants $variants --matrix $matrix --modes $modes --boots $boots --accel $accel_asked --id $id"
 	echo "modes: $modes"
 	[[ ",$modes," == *,deterministic,* ]] &&
 		echo "deterministic: QEMU TCG -icount shift=0,sleep=off, 1 vCPU, -cpu max,-rdrand,-rdseed, RTC fixed at 2024-01-01 (clock=vm): kernel times are instruction counts (1 ns = 1 instruction); files *.det.*"
-	echo "wallclock accel: $accel (2 vCPUs)"
+	echo "wallclock accel: $accel (2 vCPUs)$([ "$accel_asked" = auto ] && echo ", chosen by --accel auto")"
 	echo "qemu: $(qemu-system-x86_64 --version | head -1)"
 	load_base
 	echo "base: $PACKAGE $VERSION sha256 $SHA256"
