@@ -35,6 +35,7 @@ for t in build-asan/tests/test_*; do
 	step "unit $(basename "$t") (ASan/LSan)" env ASAN_OPTIONS=detect_leaks=1 "$t"
 done
 step "integration (pinbench on this kernel)" bench/tests/integration.sh
+step "compare (statistics on synthetic shifts, bad input)" scripts/tests/compare.sh
 if [ -x scripts/tests/lab.sh ]; then
 	step "lab (kernel build, boot, semantics)" scripts/tests/lab.sh
 fi

@@ -57,6 +57,21 @@ def load(path):
     return d["context"], reps
 
 
+ENV_KEYS = ["host_name", "num_cpus", "kernel_release", "label", "proc_version", "kernel_cmdline",
+            "thp_enabled", "thp_defrag", "hugepages_2048kB", "hugepages_1048576kB", "numa_nodes",
+            "numa_placement", "pinlab_revision", "library_build_type"]
+
+
+def env_diff(ca, cb):
+    """The context lines that differ between the two sides."""
+    out = []
+    for k in ENV_KEYS:
+        va, vb = ca.get(k), cb.get(k)
+        if va != vb:
+            out.append(f"#   {k}: {va!r} -> {vb!r}")
+    return out
+
+
 def bootstrap_ci(a, b, n=2000, seed=1):
     rnd = random.Random(seed)
     ma = statistics.median(a)
@@ -84,9 +99,9 @@ def compare(reps_a, reps_b, metric, alpha, floor):
         if a == b or (len(set(a)) == 1 and len(set(b)) == 1 and a[0] == b[0]):
             p = 1.0
         else:
-            p = mannwhitneyu(a, b, alternative="two-sided").pvalue
+            p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
         lo, hi = bootstrap_ci(a, b)
-        sig = (p < alpha and abs(change) > floor and not (lo <= 0 <= hi))
+        sig = bool(p < alpha and abs(change) > floor and not (lo <= 0 <= hi))
         lower_better = METRICS.get(metric, (True, ""))[0]
         verdict = ""
         if sig:
@@ -139,11 +154,18 @@ def main():
     if not rows:
         sys.exit(f"compare: no benchmark has {args.metric} on both sides")
     few = sorted({min(r["n_a"], r["n_b"]) for r in rows if min(r["n_a"], r["n_b"]) < 9})
+    if max(max(r["n_a"], r["n_b"]) for r in rows) < 2 or min(min(r["n_a"], r["n_b"]) for r in rows) < 2:
+        sys.exit("compare: a single repetition per benchmark on one side: no statistics "
+                 "possible (run with --benchmark_repetitions=9)")
     la, lb = ctx_a.get("label") or "A", ctx_b.get("label") or "B"
     print(f"# {args.metric} ({METRICS[args.metric][1]}, lower is better): {lb} vs {la}")
     print(f"# A: {args.a}\n# B: {args.b}")
     if ctx_a.get("host_name") != ctx_b.get("host_name"):
         print(f"# WARNING: different hosts ({ctx_a.get('host_name')} vs {ctx_b.get('host_name')})")
+    diff = env_diff(ctx_a, ctx_b)
+    print("# environment: " + ("same" if not diff else "differs:"))
+    for line in diff:
+        print(line)
     if few:
         print(f"# WARNING: some benchmarks have fewer than 9 repetitions ({few}): weak statistics")
     print(f"# '*' = p < {args.alpha} (Mann-Whitney U), 95% bootstrap CI excludes 0, |change| > {args.floor}%")

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The comparison's statistics, TAP: synthetic repetitions with known shifts
+# and noise must be flagged exactly where they should; identical sets show
+# no change; bad input gives one clear message and a non-zero exit.
+set -euo pipefail
+
+top="$(cd "$(dirname "$0")/../.." && pwd)"
+tmp="$(mktemp -d /tmp/pinlab-cmp.XXXXXX)"
+trap 'rm -rf "$tmp"' EXIT
+cmp=(/usr/bin/python3 "$top/scripts/compare.py")
+synth=(/usr/bin/python3 "$top/scripts/tests/synth_gb.py")
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+echo "TAP version 13"
+
+# 0 %, 1 % and 5 % shifts, 0.5 % noise, 9 repetitions, 2 % floor:
+# only the 5 % shift is a change
+"${synth[@]}" "$tmp/a.json" 1 0,0,0 --names 0,1,5 --label before
+"${synth[@]}" "$tmp/b.json" 2 0,1,5 --label after
+"${cmp[@]}" "$tmp/a.json" "$tmp/b.json" --json "$tmp/r.json" >"$tmp/out"
+flags="$(/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["rows"]; print(",".join(x["name"].split("/")[1] for x in r if x["significant"]))' "$tmp/r.json")"
+if [ "$flags" = "shift:5" ]; then ok "5 % flagged, 0 % and 1 % not (floor 2 %): $flags"
+else notok "flagged: '$flags'"; sed 's/^/# /' "$tmp/out"; fi
+# with the floor at 0.5 %, the 1 % shift is beyond it and p is small
+"${cmp[@]}" "$tmp/a.json" "$tmp/b.json" --floor 0.5 --json "$tmp/r2.json" >/dev/null
+flags="$(/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["rows"]; print(",".join(x["name"].split("/")[1] for x in r if x["significant"]))' "$tmp/r2.json")"
+if [ "$flags" = "shift:1,shift:5" ]; then ok "floor 0.5 %: 1 % and 5 % flagged, 0 % not"
+else notok "floor 0.5 %: flagged '$flags'"; fi
+if grep -q "shift:5 .*+[45]\.[0-9]%" "$tmp/out"; then ok "the 5 % change is estimated near 5 %"
+else notok "5 % estimate"; sed 's/^/# /' "$tmp/out"; fi
+# identical sets: nothing changes
+"${cmp[@]}" "$tmp/a.json" "$tmp/a.json" >"$tmp/same"
+if grep -q "# 3 compared, 0 significant" "$tmp/same"; then ok "identical sets: no significant change"
+else notok "identical sets"; sed 's/^/# /' "$tmp/same"; fi
+# noise larger than the shift: 5 % under 10 % noise is not claimed
+"${synth[@]}" "$tmp/na.json" 3 0 --names 5 --noise 10
+"${synth[@]}" "$tmp/nb.json" 4 5 --names 5 --noise 10
+"${cmp[@]}" "$tmp/na.json" "$tmp/nb.json" >"$tmp/noisy"
+if grep -q "0 significant" "$tmp/noisy"; then ok "5 % under 10 % noise: not claimed"
+else notok "noisy shift claimed"; sed 's/^/# /' "$tmp/noisy"; fi
+
+bad() { # bad DESCRIPTION PATTERN ARGS...
+	local d="$1" pat="$2" rc
+	shift 2
+	set +e
+	"${cmp[@]}" "$@" >"$tmp/bo" 2>"$tmp/be"
+	rc=$?
+	set -e
+	if [ "$rc" -ne 0 ] && grep -q "$pat" "$tmp/be" && ! grep -q Traceback "$tmp/be"; then
+		ok "bad input: $d -> exit $rc: $(head -1 "$tmp/be")"
+	else notok "bad input: $d -> exit $rc"; sed 's/^/# /' "$tmp/be"; fi
+}
+bad "missing file" "No such file" "$tmp/nope.json" "$tmp/a.json"
+echo '{"results": []}' >"$tmp/other.json"
+bad "JSON of another tool" "not Google Benchmark JSON" "$tmp/other.json" "$tmp/a.json"
+echo 'not json' >"$tmp/text.json"
+bad "not JSON" "not JSON" "$tmp/text.json" "$tmp/a.json"
+"${synth[@]}" "$tmp/c.json" 5 0 --names 99
+bad "no common benchmarks" "no benchmark in common" "$tmp/a.json" "$tmp/c.json"
+"${synth[@]}" "$tmp/one.json" 6 0,0,0 --names 0,1,5 --reps 1
+bad "a single repetition" "single repetition" "$tmp/one.json" "$tmp/a.json"
+
+echo "1..$n"
+echo "compare: $((n - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]
