@@ -111,7 +111,8 @@ if [ "$(cat "$work/applied" 2>/dev/null)" != "$key" ]; then
 	for p in "${series_files[@]}"; do
 		say "$variant: applying $(basename "$p")"
 		grep -E '^\+\+\+ ' "$p" | sed -E 's@^\+\+\+ [^/]*/([^[:space:]]*).*@\1@' >>"$work/touched"
-		patch -s -p1 -d "$src" <"$p" || die "$variant: $(basename "$p") does not apply to the base"
+		patch -s -p1 -N -r - --no-backup-if-mismatch -d "$src" <"$p" ||
+			die "$variant: $(basename "$p") does not apply to the base"
 	done
 	echo "$key" >"$work/applied"
 fi

@@ -4,7 +4,7 @@
 
 top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${PINLAB_CACHE:-/var/cache/pinlab}"
-kp="$top/kernel-patches/6.1"
+kp="${PINLAB_PATCHES:-$top/kernel-patches/6.1}" # PINLAB_PATCHES: tests only
 
 say() { echo "lab: $*" >&2; }
 die() {

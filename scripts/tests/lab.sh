@@ -80,6 +80,34 @@ if grep -q "^not ok .*gup_test.pin_longterm anon write:1 -> ok: got ENOMEM" "$cr
 	ok "baseline's semantics fail on vmas-array: $(tail -1 "$cross")"
 else notok "the cross-check did not fail as it should"; fi
 
+# failures are recorded and the run goes on: a series that does not apply,
+# then a boot killed at --timeout; no VM is left behind
+kpt="$tmp/kp"
+cp -a "$top/kernel-patches/6.1" "$kpt"
+mkdir -p "$kpt/broken"
+cp "$kpt/baseline/semantics" "$kpt/broken/semantics"
+printf '%s\n' '--- a/mm/gup.c' '+++ b/mm/gup.c' '@@ -1,3 +1,3 @@' ' this context' '-does not exist' '+in mm/gup.c' ' at all' >"$kpt/broken/0001-broken.patch"
+cat >"$kpt/broken/variant.conf" <<'CONF'
+DESCRIPTION="a patch that does not apply (lab test)"
+REPRODUCES="none"
+SERIES="instrumentation/0001-gup_test-pinlab-bench-ioctl.patch broken/0001-broken.patch"
+CONF
+set +e
+PINLAB_PATCHES="$kpt" PINLAB_RESULTS="$tmp" bash "$top/scripts/lab" run --variants broken,baseline \
+	--matrix smoke --accel tcg --timeout 8 --id failtest >"$tmp/fail.log" 2>&1
+rc=$?
+set -e
+m="$tmp/failtest/manifest.txt"
+if [ "$rc" -eq 1 ] && grep -q "^variant broken: FAILED build" "$m" 2>/dev/null &&
+	grep -q "does not apply" "$tmp/failtest/broken.build.log"; then
+	ok "a series that does not apply: FAILED build, logged, exit 1"
+else notok "broken variant (exit $rc)"; sed 's/^/# /' "$tmp/fail.log" | tail -5; fi
+if grep -q "^variant baseline wallclock boot 1: FAILED: hung: killed after 8 s" "$m" 2>/dev/null; then
+	ok "the run went on to baseline; its boot was killed at --timeout and recorded as hung"
+else notok "timeout not recorded"; sed 's/^/# /' "$m" 2>/dev/null; fi
+if ! pgrep -f "qemu-system-x86_64.*pinlab-vm" >/dev/null; then ok "no VM left running"
+else notok "a VM is still running"; fi
+
 echo "1..$n"
 echo "lab: $((n - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]
