@@ -48,22 +48,6 @@ static void fail_case(gbc_state *st, int r, const char *why)
 	failures++;
 }
 
-/*
- * Pins outstanding beyond base, after up to 3 s for vmstat's per-cpu deltas
- * to fold (at once for root: stat_refresh).
- */
-static int64_t pins_settle(int64_t base)
-{
-	int64_t now = base;
-
-	for (int i = 0; i < 300; i++) {
-		if (pb_pins_outstanding(&now) || now <= base)
-			return 0;
-		usleep(10000);
-	}
-	return now - base;
-}
-
 static void bench(gbc_state *st, void *arg)
 {
 	const struct pb_case *k = arg;
@@ -133,7 +117,7 @@ static void bench(gbc_state *st, void *arg)
 		fail_case(st, r, why);
 	if (rc)
 		fail_case(st, rc, why2);
-	if (pins && (leak = pins_settle(pins0)) > 0) {
+	if (pins && (leak = pb_pins_settle(pins0, 3000)) > 0) {
 		snprintf(why, sizeof(why),
 			 "pin leak: %" PRId64
 			 " pins outstanding after %s on %s "

@@ -146,12 +146,7 @@ int main(int argc, char **argv)
 		r = pr->iterate(&c, &s, why);
 		got = r == PB_OK ? 0 : s.err;
 		pb_case_close(&c, why);
-		for (int i = 0; i < 100; i++) {
-			pb_pins_outstanding(&pins1);
-			if (pins1 == pins0)
-				break;
-			usleep(10000);
-		}
+		pins1 = pins0 + pb_pins_settle(pins0, 1000);
 		if (r == PB_OK && s.pages != p.size / PB_PAGE) {
 			printf("not ok %d - %s %s write:%d -> %s: pinned %llu "
 			       "of %zu pages\n",

@@ -12,13 +12,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <numaif.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "../lib/backing.h"
+#include "../lib/numa.h"
 
 struct zone {
 	int node;
@@ -80,16 +80,9 @@ static int movable_available(const struct pb_opts *o, char *why)
 	return PB_OK;
 }
 
-static void touch(struct pb_mem *m)
-{
-	for (size_t off = 0; off < m->len; off += PB_PAGE)
-		((volatile char *)m->addr)[off] = 1;
-}
-
 static int movable_map(struct pb_mem *m, size_t len, const struct pb_opts *o,
 		       char *why)
 {
-	unsigned long mask[16] = { 0 };
 	struct zone z;
 	int r;
 
@@ -107,12 +100,10 @@ static int movable_map(struct pb_mem *m, size_t len, const struct pb_opts *o,
 	if (r)
 		return r;
 	madvise(m->addr, len, MADV_NOHUGEPAGE);
-	mask[z.node / 64] |= 1UL << (z.node % 64);
 	/* user pages prefer the highest zone of the node: Movable */
-	if (mbind(m->addr, len, MPOL_BIND, mask, 1024, 0)) {
-		r = pb_say_errno(why, PB_FAIL, errno, "mbind node %d", z.node);
+	r = pb_numa_bind_range(m->addr, len, z.node, why);
+	if (r)
 		pb_unmap_common(m);
-	}
 	return r;
 }
 
@@ -161,7 +152,7 @@ static int movable_refresh(struct pb_mem *m, char *why)
 {
 	if (madvise(m->addr, m->len, MADV_DONTNEED))
 		return pb_say_errno(why, PB_FAIL, errno, "MADV_DONTNEED");
-	touch(m);
+	pb_mem_touch(m);
 	return movable_verify(m, why);
 }
 

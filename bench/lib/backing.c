@@ -64,6 +64,12 @@ int pb_backing_check(const struct pb_backing *bk, const struct pb_opts *o,
 
 /* ---- helpers shared by backings ---------------------------------------- */
 
+void pb_mem_touch(struct pb_mem *m)
+{
+	for (size_t off = 0; off < m->len; off += m->page_size)
+		((volatile char *)m->addr)[off] = 1;
+}
+
 size_t pb_page_size_base(const struct pb_opts *o)
 {
 	(void)o;
@@ -335,8 +341,7 @@ int pb_mem_setup(struct pb_mem *m, const struct pb_backing *bk,
 		if (r)
 			goto fail;
 	}
-	for (size_t off = 0; off < m->len; off += m->page_size)
-		((volatile char *)m->addr)[off] = 1;
+	pb_mem_touch(m);
 	n = pb_count_vmas(0, m->addr, m->len);
 	if (n != (int)nvmas) {
 		r = pb_say(why, PB_FAIL,

@@ -74,6 +74,7 @@ int pb_mem_setup(struct pb_mem *m, const struct pb_backing *bk,
 void pb_mem_teardown(const struct pb_backing *bk, struct pb_mem *m);
 
 /* Helpers shared by backings. */
+void pb_mem_touch(struct pb_mem *m); /* write one byte of every page */
 size_t pb_page_size_base(const struct pb_opts *o); /* 4K */
 int pb_always_available(const struct pb_opts *o, char *why);
 int pb_map_aligned(struct pb_mem *m, size_t len, size_t align, int prot,

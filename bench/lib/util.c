@@ -215,6 +215,17 @@ int pb_pins_outstanding(int64_t *out)
 	return 0;
 }
 
+int64_t pb_pins_settle(int64_t base, int ms)
+{
+	int64_t now = base;
+
+	for (int waited = 0;; waited += 10) {
+		if (pb_pins_outstanding(&now) || now <= base || waited >= ms)
+			return now - base;
+		usleep(10000);
+	}
+}
+
 static FILE *open_proc(int pid, const char *what)
 {
 	char path[64];

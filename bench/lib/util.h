@@ -47,6 +47,11 @@ static inline uint64_t pb_now_ns(void)
 
 /* Pins outstanding system-wide: nr_foll_pin_acquired - nr_foll_pin_released. */
 int pb_pins_outstanding(int64_t *out);
+/*
+ * Wait up to ms for the pins outstanding to come back to base or below
+ * (vmstat folds per-cpu deltas lazily); returns outstanding - base.
+ */
+int64_t pb_pins_settle(int64_t base, int ms);
 
 /* Number of VMAs of this process (pid 0: self) overlapping [addr, addr+len). */
 int pb_count_vmas(int pid, const void *addr, size_t len);
