@@ -36,6 +36,7 @@ for t in build-asan/tests/test_*; do
 done
 step "integration (pinbench on this kernel)" bench/tests/integration.sh
 step "compare (statistics on synthetic shifts, bad input)" scripts/tests/compare.sh
+step "report and dashboard (sentences, plots, Chromium render)" scripts/tests/report.sh
 if [ -x scripts/tests/lab.sh ]; then
 	step "lab (kernel build, boot, semantics)" scripts/tests/lab.sh
 fi

@@ -7,7 +7,7 @@ what="${1:-all}"
 bench=(build-essential g++ pkg-config libbenchmark-dev libbenchmark-tools
 	python3 python3-scipy python3-matplotlib python3-numpy libnuma-dev
 	numactl liburing-dev libcmocka-dev clang-format shellcheck util-linux
-	valgrind git)
+	valgrind git chromium)
 lab=(linux-source-6.1 qemu-system-x86 busybox-static ndctl daxctl e2fsprogs
 	xfsprogs flex bison bc libelf-dev libssl-dev ccache cpio xz-utils
 	dwarves fio linux-perf)

@@ -40,6 +40,53 @@ else notok "identical sets"; sed 's/^/# /' "$tmp/same"; fi
 if grep -q "0 significant" "$tmp/noisy"; then ok "5 % under 10 % noise: not claimed"
 else notok "noisy shift claimed"; sed 's/^/# /' "$tmp/noisy"; fi
 
+# Debian's compare.py (Google Benchmark's tool) on the same pair: both must
+# agree on which benchmarks changed (its U test on real_time, ours on
+# real_time with no floor), and on the p-values
+"${synth[@]}" "$tmp/da.json" 7 0,0,0,0 --names 0,1,5,10 --label before
+"${synth[@]}" "$tmp/db.json" 8 0,1,5,10 --label after
+/usr/bin/python3 /usr/share/benchmark/compare.py --no-color -d "$tmp/deb.json" benchmarks \
+	"$tmp/da.json" "$tmp/db.json" >"$tmp/deb.txt"
+"${cmp[@]}" "$tmp/da.json" "$tmp/db.json" --metric real_time --floor 0 --format json >"$tmp/ours.json"
+agree="$(/usr/bin/python3 - "$tmp/deb.json" "$tmp/ours.json" <<'PY'
+import json, sys
+deb = {x["name"]: x["utest"]["time_pvalue"] for x in json.load(open(sys.argv[1])) if x.get("utest")}
+ours = {r["name"]: r for r in json.load(open(sys.argv[2]))["rows"]}
+dset = sorted(n for n, p in deb.items() if p < 0.05)
+oset = sorted(n for n, r in ours.items() if r["significant"])
+worst = max(abs(deb[n] - ours[n]["p"]) for n in deb)
+print(("same" if dset == oset and set(deb) == set(ours) and worst < 0.01 else "DIFFER"),
+      "debian:", ",".join(n.split("/")[1] for n in dset), "ours:", ",".join(n.split("/")[1] for n in oset),
+      f"max |p diff| {worst:.4f}")
+PY
+)"
+case "$agree" in
+"same debian: shift:1,shift:10,shift:5 ours: shift:1,shift:10,shift:5"*) ok "Debian compare.py agrees: $agree" ;;
+*) notok "Debian compare.py: $agree"; sed 's/^/# /' "$tmp/deb.txt" ;; esac
+
+# the mail format fits 80 columns, names and environment lines included
+"${cmp[@]}" "$tmp/a.json" "$tmp/b.json" --format text >"$tmp/mail"
+long="$(awk 'length($0) > 80' "$tmp/mail" | wc -l)"
+if [ "$long" -eq 0 ] && grep -q "shift:5 .*\*" "$tmp/mail"; then ok "text format: $(wc -l <"$tmp/mail") lines, none over 80 columns"
+else notok "text format: $long lines over 80 columns"; sed 's/^/# /' "$tmp/mail"; fi
+
+# the environment diff reads the files beside each set: another accelerator
+# and another kernel config are said at the top
+mkdir -p "$tmp/r1" "$tmp/r2"
+cp "$tmp/a.json" "$tmp/r1/v.det.json"
+cp "$tmp/b.json" "$tmp/r2/v.det.json"
+printf 'host: hostA\ncpu: cpuA\n' >"$tmp/r1/manifest.txt"
+printf 'host: hostB\ncpu: cpuA\n' >"$tmp/r2/manifest.txt"
+echo 'qemu-system-x86_64 -machine pc\,accel=tcg -icount shift=0 -smp 1' >"$tmp/r1/v.det.qemu-cmdline"
+echo 'qemu-system-x86_64 -machine pc\,accel=kvm -smp 1' >"$tmp/r2/v.det.qemu-cmdline"
+printf 'CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=1\n' >"$tmp/r1/v.config"
+printf 'CONFIG_A=y\nCONFIG_B=y\nCONFIG_C=1\n' >"$tmp/r2/v.config"
+"${cmp[@]}" "$tmp/r1/v.det.json" "$tmp/r2/v.det.json" >"$tmp/env"
+if grep -q "WARNING: different accelerators (tcg -icount shift=0 vs kvm)" "$tmp/env" &&
+	grep -q "WARNING: different hosts" "$tmp/env" && grep -q "config CONFIG_B: n -> y" "$tmp/env" &&
+	! grep -q "CONFIG_A" "$tmp/env"; then ok "environment diff: accel, host and the one config line that differs"
+else notok "environment diff"; sed 's/^/# /' "$tmp/env"; fi
+
 bad() { # bad DESCRIPTION PATTERN ARGS...
 	local d="$1" pat="$2" rc
 	shift 2
@@ -60,6 +107,7 @@ bad "not JSON" "not JSON" "$tmp/text.json" "$tmp/a.json"
 bad "no common benchmarks" "no benchmark in common" "$tmp/a.json" "$tmp/c.json"
 "${synth[@]}" "$tmp/one.json" 6 0,0,0 --names 0,1,5 --reps 1
 bad "a single repetition" "single repetition" "$tmp/one.json" "$tmp/a.json"
+bad "unknown metric" "unknown metric" "$tmp/a.json" "$tmp/b.json" --metric speed
 
 echo "1..$n"
 echo "compare: $((n - failed)) passed, $failed failed"

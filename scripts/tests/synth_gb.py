@@ -21,13 +21,14 @@ ap.add_argument("--reps", type=int, default=9)
 ap.add_argument("--noise", type=float, default=0.5)
 ap.add_argument("--label", default="synthetic")
 ap.add_argument("--names", help="comma list of shift names (default: the shifts)")
+ap.add_argument("--format", default="synth/shift:{name}", help="benchmark name, {name} replaced")
 a = ap.parse_args()
 rnd = random.Random(a.seed)
 shifts = [float(x) for x in a.shifts.split(",")]
 names = a.names.split(",") if a.names else a.shifts.split(",")
 benchmarks = []
 for name, shift in zip(names, shifts):
-    run = f"synth/shift:{name}/manual_time"
+    run = a.format.replace("{name}", name) + "/manual_time"
     for i in range(a.reps):
         v = 100 * (1 + shift / 100) * math.exp(rnd.gauss(0, a.noise / 100))
         benchmarks.append(dict(name=run, run_name=run, run_type="iteration", repetitions=a.reps,
