@@ -37,6 +37,7 @@ done
 step "integration (pinbench on this kernel)" bench/tests/integration.sh
 step "compare (statistics on synthetic shifts, bad input)" scripts/tests/compare.sh
 step "report and dashboard (sentences, plots, Chromium render)" scripts/tests/report.sh
+step "workloads (fio jobs, perf stat/record on this kernel)" scripts/tests/workloads.sh
 if [ -x scripts/tests/lab.sh ]; then
 	step "lab (kernel build, boot, semantics)" scripts/tests/lab.sh
 fi

@@ -48,7 +48,7 @@ def build(results, out_dir, alpha, floor):
         rdir = os.path.join(results, rid)
         if not os.path.isdir(rdir) or rid in ("dashboard", "tmp"):
             continue
-        sets = {k: v for k, v in run_sets(rdir).items() if k[2] == 1 and not k[3]}
+        sets = {k: v for k, v in run_sets(rdir).items() if k[2] == 1 and k[3] in ("", "fio")}
         if not sets:
             continue
         man = manifest(rdir)
@@ -59,7 +59,7 @@ def build(results, out_dir, alpha, floor):
                    if os.path.exists(os.path.join(rdir, "report.md")) else None,
                    sets=[])
         loaded = {}
-        for (variant, mode, _, _), path in sorted(sets.items()):
+        for (variant, mode, _, part), path in sorted(sets.items()):
             try:
                 _, reps = compare.load(path)
             except compare.CompareError as e:
@@ -69,9 +69,9 @@ def build(results, out_dir, alpha, floor):
             if metric is None:
                 continue
             si = len(run["sets"])
-            run["sets"].append(dict(variant=variant, mode=mode, metric=metric,
+            run["sets"].append(dict(variant=variant + (f" {part}" if part else ""), mode=mode, metric=metric,
                                     file=os.path.relpath(path, out_dir)))
-            loaded[(variant, mode)] = (path, metric)
+            loaded[(variant, mode, part)] = (path, metric)
             for name, bs in reps.items():
                 vals = [b[metric] for b in bs if metric in b]
                 if vals:
@@ -80,10 +80,11 @@ def build(results, out_dir, alpha, floor):
                          round(max(vals), 3), len(vals)])
         runs.append(run)
         # each variant against its run's baseline, same mode
-        for (variant, mode), (path, metric) in sorted(loaded.items()):
-            base = loaded.get(("baseline", mode))
+        for (variant, mode, part), (path, metric) in sorted(loaded.items()):
+            base = loaded.get(("baseline", mode, part))
             if variant != "baseline" and base and base[1] == metric:
-                add_flags(flags, base[0], path, metric, alpha, floor, rid, f"{variant} vs baseline ({mode})")
+                add_flags(flags, base[0], path, metric, alpha, floor, rid,
+                          f"{variant}{' ' + part if part else ''} vs baseline ({mode})")
     # the same variant and mode in the previous run that has it
     last = {}
     for run in runs:

@@ -2,8 +2,9 @@
 """Read pinbench's Google Benchmark JSON: validate it, pick figures out of it.
 
   gbjson.py check FILE [--require-run REGEX ...]
-      every benchmark either ran (ns_per_page > 0) or was skipped with a
-      reason ("SKIP: ..."); none failed ("ERROR: ..."); each --require-run
+      every benchmark either ran (ns_per_page > 0, or iops > 0 for fio) or
+      was skipped with a reason ("SKIP: ...") or refused as its job expects
+      ("EXPECTED: ..."); none failed ("ERROR: ..."); each --require-run
       regex matches at least one benchmark that ran.  Prints a summary.
   gbjson.py get FILE NAME_REGEX COUNTER [--stat median|mean|min]
       the counter of the (single) matching benchmark, over its repetitions.
@@ -36,13 +37,18 @@ def iterations(d):
 
 def check(path, require):
     d = load(path)
-    ran, skipped, failed = {}, {}, {}
+    ran, skipped, expected, failed = {}, {}, {}, {}
     for b in iterations(d):
         name = b["run_name"] if "run_name" in b else b["name"]
         msg = b.get("error_message", "")
         if b.get("error_occurred"):
-            (skipped if msg.startswith("SKIP: ") else failed)[name] = msg
-        elif b.get("ns_per_page", 0) > 0 and b.get("pages", 0) > 0:
+            if msg.startswith("SKIP: "):
+                skipped[name] = msg
+            elif msg.startswith("EXPECTED: "):
+                expected[name] = msg
+            else:
+                failed[name] = msg
+        elif (b.get("ns_per_page", 0) > 0 and b.get("pages", 0) > 0) or b.get("iops", 0) > 0:
             ran[name] = b
         else:
             failed[name] = "ran but reported no ns_per_page/pages"
@@ -51,7 +57,8 @@ def check(path, require):
     missing = [r for r in require if not any(re.search(r, n) for n in ran)]
     for r in missing:
         print(f"MISSING no benchmark matching {r!r} ran")
-    print(f"{len(ran)} ran, {len(skipped)} skipped, {len(failed)} failed")
+    print(f"{len(ran)} ran, {len(skipped)} skipped, " + (f"{len(expected)} refused as expected, " if expected else "")
+          + f"{len(failed)} failed")
     return 1 if failed or missing else 0
 
 

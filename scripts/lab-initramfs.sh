@@ -1,21 +1,63 @@
 #!/usr/bin/env bash
 # Build the lab guest's initramfs (busybox, pinbench, pinsem, ndctl, mkfs).
-# Usage: scripts/lab initramfs   (prints the cpio.gz path on its last line)
+# Usage: scripts/lab initramfs [--workloads]   (prints the cpio.gz path last)
 #
 # Everything comes from Debian's packages on this machine; dynamically linked
 # programs travel with the libraries ldd names.  Cached by content.
+# --workloads builds the second archive that runs append for fio jobs and
+# perf profiles: fio, perf (Debian's linux-perf 6.1, the guest kernel's
+# version) and workloads/, ~100 MB unpacked (Debian's fio links ceph and
+# gluster libraries), so it only travels when a matrix asks for it.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-[ $# -eq 0 ] || usage_die "usage: scripts/lab initramfs"
+workloads=0
+case "${1:-}" in
+"") ;;
+--workloads) workloads=1 ;;
+*) usage_die "usage: scripts/lab initramfs [--workloads]" ;;
+esac
+# copy_progs ROOT PROG...: programs into ROOT/usr/bin with their libraries
+copy_progs() {
+	local root="$1" p lib
+	shift
+	for p in "$@"; do
+		cp "$p" "$root/usr/bin/"
+		ldd "$p" | awk '/=> \//{print $3} /^[ \t]*\//{print $1}' | while read -r lib; do
+			mkdir -p "$root$(dirname "$lib")"
+			cp -nL "$lib" "$root$lib"
+		done
+	done
+}
+if [ "$workloads" -eq 1 ]; then
+	wprogs=(/usr/bin/fio /usr/bin/perf)
+	for p in "${wprogs[@]}"; do [ -x "$p" ] || die "initramfs: $p missing (scripts/deps.sh lab)"; done
+	key="$( (cat "${wprogs[@]}" "$0"; cd "$top" && tar -c --sort=name --mtime=@0 --owner=0 --group=0 workloads) | sha256sum | cut -c1-16)"
+	out="$cache/initramfs/workloads-$key.cpio.gz"
+	if [ ! -f "$out" ]; then
+		say "initramfs: assembling the workloads archive (fio, perf)"
+		mkdir -p "$cache/initramfs"
+		root="$(mktemp -d "$cache/initramfs/wroot.XXXXXX")"
+		trap 'rm -rf "$root"' EXIT
+		mkdir -p "$root/usr/bin" "$root/usr/share/pinlab"
+		copy_progs "$root" "${wprogs[@]}"
+		cp -r "$top/workloads" "$root/usr/share/pinlab/"
+		(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
+		mv "$out.tmp" "$out"
+		find "$cache/initramfs" -maxdepth 1 -name 'workloads-*.cpio.gz' -printf '%T@ %p\n' |
+			sort -rn | tail -n +3 | cut -d' ' -f2- | xargs -r rm -f
+		say "initramfs: workloads $(du -h "$out" | cut -f1) -> $out"
+	fi
+	echo "$out"
+	exit 0
+fi
 make -s -C "$top" all
 progs=(
 	"$top/bench/pinbench" "$top/bench/pinsem"
 	/usr/bin/ndctl /usr/bin/daxctl /sbin/mke2fs /sbin/mkfs.xfs
 )
-# numactl shows the guest's NUMA layout; fio (workloads) is left out for
-# now: Debian's pulls in ~80 MB of libraries (ceph, gluster)
+# numactl shows the guest's NUMA layout (fio and perf: --workloads)
 [ -x /usr/bin/numactl ] && progs+=(/usr/bin/numactl)
 for p in /bin/busybox "${progs[@]}"; do
 	[ -x "$p" ] || die "initramfs: $p missing (scripts/deps.sh all)"
@@ -35,13 +77,7 @@ root="$(mktemp -d "$cache/initramfs/root.XXXXXX")"
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,usr/bin,proc,sys,dev,tmp,mnt,results,etc,run,var/tmp}
 cp /bin/busybox "$root/bin/busybox"
-for p in "${progs[@]}"; do
-	cp "$p" "$root/usr/bin/"
-	ldd "$p" | awk '/=> \//{print $3} /^[ \t]*\//{print $1}' | while read -r lib; do
-		mkdir -p "$root$(dirname "$lib")"
-		cp -nL "$lib" "$root$lib"
-	done
-done
+copy_progs "$root" "${progs[@]}"
 ln -s mke2fs "$root/usr/bin/mkfs.ext4"
 cp "$top/scripts/guest/init" "$root/init"
 chmod 755 "$root/init"

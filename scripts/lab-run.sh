@@ -64,6 +64,27 @@ trap 'exit 130' INT TERM
 t_start="$(date +%s)"
 say "run $id: variants ${vlist[*]}, matrix $matrix, modes $modes, $boots boot(s) each"
 initrd="$(bash "$top/scripts/lab-initramfs.sh" | tail -1)"
+# a matrix with FIO or PERF_RECORD lines needs fio and perf in the guest: a
+# second archive, appended (the kernel unpacks concatenated archives)
+wl="$(
+	# shellcheck source=/dev/null
+	. "$top/scripts/matrices/$matrix"
+	echo "${FIO:-}${PERF_RECORD:-}"
+)"
+if [ -n "$wl" ]; then
+	cat "$initrd" "$(bash "$top/scripts/lab-initramfs.sh" --workloads | tail -1)" >"$vmdir/initrd.cpio.gz"
+	initrd="$vmdir/initrd.cpio.gz"
+fi
+main="$(
+	# shellcheck source=/dev/null
+	. "$top/scripts/matrices/$matrix"
+	echo "${MAIN:-}"
+)"
+perf_args="$(
+	# shellcheck source=/dev/null
+	. "$top/scripts/matrices/$matrix"
+	echo "${PERF_RECORD:-}" | tr -s ' \t\n' ' '
+)"
 
 # QEMU: 2 NUMA nodes (node 1 memory-only) and six label-less NVDIMMs on
 # node 1: three 512M (fsdax/ext4, fsdax/xfs, devdax), a 256M raw one for an
@@ -159,7 +180,7 @@ fi
 	echo "host: $(hostname -s), $(nproc) CPUs, $(awk '/MemTotal/{print $2" kB"}' /proc/meminfo), $(uname -r)"
 	echo "cpu: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
 	echo "pinlab: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)"
-	echo "initramfs: $(basename "$initrd")"
+	echo "initramfs: $(basename "$(bash "$top/scripts/lab-initramfs.sh" | tail -1)")${wl:+ + $(basename "$(bash "$top/scripts/lab-initramfs.sh" --workloads | tail -1)")}"
 	echo "guest: 5G in 2 NUMA nodes (3.5G node 0 with the CPUs, 1.5G node 1 memory only), 6 QEMU NVDIMMs on node 1 (3 x 512M: fsdax/ext4, fsdax/xfs, devdax; 256M raw: ext4 page cache; 768M devdax onlined movable as system RAM (daxctl): ZONE_MOVABLE; 128M raw: job/results transport), hugepages 64 x 2M + 1 x 1G"
 } >"$out/manifest.txt"
 
@@ -219,6 +240,26 @@ for v in "${vlist[@]}"; do
 			esac
 		done
 		[ -f "$share/qemu.cmdline" ] && cp "$share/qemu.cmdline" "$out/$v$sfx.qemu-cmdline"
+		wl_why=""
+		if [ -f "$share/fio/runs.tsv" ]; then
+			cp "$share/fio/runs.tsv" "$out/$v$sfx.fio-runs.tsv"
+			cp "$share/fio/env.txt" "$out/$v$sfx.fio-env.txt"
+			tar -C "$share/fio" -cJf "$out/$v$sfx.fio-raw.tar.xz" raw
+			/usr/bin/python3 "$top/scripts/fio_results.py" "$share/fio" "$out/$v$sfx.fio.json" --label "$v" \
+				--summary "$out/$v$sfx.fio-summary.md" >"$vmdir/fio.log" 2>&1 ||
+				wl_why="fio: $(tail -1 "$vmdir/fio.log") (see $v$sfx.fio-runs.tsv)"
+			say "[$v] $(tail -1 "$vmdir/fio.log")"
+		elif [ -f "$share/fio.rc" ]; then
+			wl_why="fio: the runner wrote nothing (exit $(cat "$share/fio.rc"))"
+		fi
+		if [ -f "$share/perf.script" ]; then
+			for f in perf-report.txt perf-pinbench.txt; do [ -f "$share/$f" ] && cp "$share/$f" "$out/$v$sfx.$f"; done
+			/usr/bin/python3 "$top/scripts/perf_profile.py" fold "$share/perf.script" >"$out/$v$sfx.perf.folded" &&
+				/usr/bin/python3 "$top/scripts/perf_profile.py" flame "$out/$v$sfx.perf.folded" "$out/$v$sfx.flame.svg" \
+					--title "$v ($mode): pinbench $perf_args" &&
+				/usr/bin/python3 "$top/scripts/perf_profile.py" pinpath "$out/$v$sfx.perf.folded" >"$out/$v$sfx.perf-pinpath.md" ||
+				wl_why="perf: no profile (see $v$sfx.perf-pinbench.txt)"
+		fi
 		why=""
 		if [ "$verdict" = 124 ]; then
 			why="hung: killed after $timeout s"
@@ -230,8 +271,10 @@ for v in "${vlist[@]}"; do
 			why="the guest job failed (exit $(cat "$share/job.rc" 2>/dev/null || echo none); see $v$sfx.console.log)"
 		elif ! grep -q "semantics: .* 0 failed" "$share/semantics.tap" 2>/dev/null; then
 			why="semantics failed ($(tail -1 "$share/semantics.tap" 2>/dev/null))"
-		elif ! /usr/bin/python3 "$top/scripts/gbjson.py" check "$out/$v$sfx.json" >"$vmdir/chk" 2>&1; then
+		elif [ -n "$main" ] && ! /usr/bin/python3 "$top/scripts/gbjson.py" check "$out/$v$sfx.json" >"$vmdir/chk" 2>&1; then
 			why="benchmark JSON: $(tail -1 "$vmdir/chk")"
+		elif [ -n "$wl_why" ]; then
+			why="$wl_why"
 		fi
 		if [ -n "$why" ]; then
 			say "[$v] $mode boot $b FAILED: $why"
@@ -239,7 +282,7 @@ for v in "${vlist[@]}"; do
 			failed+=("$v")
 			break 2
 		fi
-		say "[$v] $mode boot $b ok in $((t1 - t0)) s: $(tail -1 "$share/semantics.tap"); $(/usr/bin/python3 "$top/scripts/gbjson.py" check "$out/$v$sfx.json" | tail -1)"
+		say "[$v] $mode boot $b ok in $((t1 - t0)) s: $(tail -1 "$share/semantics.tap")$([ -z "$main" ] || echo "; $(/usr/bin/python3 "$top/scripts/gbjson.py" check "$out/$v$sfx.json" | tail -1)")"
 		echo "variant $v $mode boot $b: ok, build $((tb1 - tb0)) s, boot+matrix $((t1 - t0)) s" >>"$out/manifest.txt"
 	done
 	done

@@ -28,22 +28,23 @@ def exists(path):
     return os.path.exists(resolve(path))
 
 
-# RUN/VARIANT[.det][.bootN][.node1].json[.xz]; a host run's sets are named
-# after their file (pinbench, pinbench-vmas, fio, ...)
+# RUN/VARIANT[.det][.bootN][.node1|.fio].json[.xz]; a host run's sets are
+# named after their file (pinbench, pinbench-vmas, fio, ...)
 SET_RE = re.compile(r"^(?P<variant>[A-Za-z0-9_+-]+?)(?P<det>\.det)?(?:\.boot(?P<boot>\d+))?"
-                    r"(?P<node1>\.node1)?\.json(?:\.xz)?$")
+                    r"(?:\.(?P<part>node1|fio))?\.json(?:\.xz)?$")
 
 
 def set_name(path):
-    """(variant, mode, boot, node1) of a result file, from its name."""
+    """(variant, mode, boot, part) of a result file, from its name; part is
+    "" (the microbenchmark matrix), "node1" (its node-1 placement) or "fio"."""
     m = SET_RE.match(os.path.basename(path))
     if not m:
         return None
-    return (m["variant"], "deterministic" if m["det"] else "wallclock", int(m["boot"] or 1), bool(m["node1"]))
+    return (m["variant"], "deterministic" if m["det"] else "wallclock", int(m["boot"] or 1), m["part"] or "")
 
 
 def run_sets(run_dir):
-    """The Google Benchmark result files of a run: {(variant, mode, boot, node1): path}."""
+    """The Google Benchmark result files of a run: {(variant, mode, boot, part): path}."""
     out = {}
     for p in sorted(glob.glob(os.path.join(run_dir, "*.json")) + glob.glob(os.path.join(run_dir, "*.json.xz"))):
         key = set_name(p)

@@ -172,7 +172,7 @@ def main():
         sys.exit(f"report: {run}: no such run directory")
     if a.metric not in compare.METRICS:
         sys.exit(f"report: unknown metric {a.metric!r}")
-    all_sets = {k: v for k, v in run_sets(run).items() if k[2] == 1 and not k[3]}
+    all_sets = {k: v for k, v in run_sets(run).items() if k[2] == 1 and k[3] == ""}
     if not all_sets:
         sys.exit(f"report: {run}: no Google Benchmark result sets (VARIANT[.det].json[.xz])")
     modes = sorted({k[1] for k in all_sets})

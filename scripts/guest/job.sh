@@ -84,24 +84,51 @@ fi
 
 # shellcheck source=/dev/null
 . "$MATRIX_FILE"
-step "matrix: node 0"
-# shellcheck disable=SC2086 # word splitting wanted: MAIN is a list of words
-{
-	pinbench $MAIN --label="$VARIANT" --fsdax-dir=/mnt/ext4 --devdax="$devdax" --dir=/mnt/disk \
-		--benchmark_out="$out/pinbench.json" --benchmark_out_format=json 2>&1
-	echo "$?" >"$out/rc0"
-} | tee "$out/pinbench.txt"
-rc=$(cat "$out/rc0")
-step "matrix: node 1"
-# shellcheck disable=SC2086
-{
-	pinbench $NODE1 --label="$VARIANT" --dir=/mnt/disk \
-		--benchmark_out="$out/pinbench-node1.json" --benchmark_out_format=json 2>&1
-	echo "$?" >"$out/rc1"
-} | tee -a "$out/pinbench.txt"
-rc1=$(cat "$out/rc1")
-step "pinbench exit $rc / $rc1"
+rc=0 rc1=0
+if [ -n "${MAIN:-}" ]; then
+	step "matrix: node 0"
+	# shellcheck disable=SC2086 # word splitting wanted: MAIN is a list of words
+	{
+		pinbench $MAIN --label="$VARIANT" --fsdax-dir=/mnt/ext4 --devdax="$devdax" --dir=/mnt/disk \
+			--benchmark_out="$out/pinbench.json" --benchmark_out_format=json 2>&1
+		echo "$?" >"$out/rc0"
+	} | tee "$out/pinbench.txt"
+	rc=$(cat "$out/rc0")
+fi
+if [ -n "${NODE1:-}" ]; then
+	step "matrix: node 1"
+	# shellcheck disable=SC2086
+	{
+		pinbench $NODE1 --label="$VARIANT" --dir=/mnt/disk \
+			--benchmark_out="$out/pinbench-node1.json" --benchmark_out_format=json 2>&1
+		echo "$?" >"$out/rc1"
+	} | tee -a "$out/pinbench.txt"
+	rc1=$(cat "$out/rc1")
+fi
+rc2=0
+if [ -n "${FIO:-}" ]; then
+	# fio through the pin paths: O_DIRECT target on the page-cache disk (raw
+	# pmem, ext4 without DAX), FS-DAX buffers on the ext4-DAX mount
+	step "fio: $FIO"
+	# shellcheck disable=SC2086
+	sh /usr/share/pinlab/workloads/fio/run.sh --out "$out/fio" --dir /mnt/disk --fsdax-dir /mnt/ext4 $FIO || rc2=$?
+	echo "$rc2" >"$out/fio.rc"
+fi
+if [ -n "${PERF_RECORD:-}" ]; then
+	# a call-graph profile of one benchmark: cpu-clock sampling (no PMU in
+	# the guest); the host folds the stacks and draws the flame graph
+	step "perf record: pinbench $PERF_RECORD"
+	# shellcheck disable=SC2086
+	perf record -q -g -e cpu-clock -F 999 -o /tmp/perf.data -- \
+		pinbench $PERF_RECORD --label="$VARIANT" --fsdax-dir=/mnt/ext4 --devdax="$devdax" --dir=/mnt/disk \
+		>"$out/perf-pinbench.txt" 2>&1 || rc2=$?
+	perf script -i /tmp/perf.data >"$out/perf.script" 2>/dev/null || rc2=$?
+	perf report -i /tmp/perf.data --stdio --no-children --percent-limit 2 -g caller,0.5,callee --max-stack 12 \
+		2>/dev/null | grep -v '^$' | cut -c1-100 >"$out/perf-report.txt"
+	rm -f /tmp/perf.data
+fi
+step "pinbench exit $rc / $rc1, workloads exit $rc2"
 dmesg >"$out/dmesg.txt"
 rm -f "$out/rc0" "$out/rc1"
 umount /mnt/ext4 /mnt/xfs /mnt/disk
-[ "$rc" -eq 0 ] && [ "$rc1" -eq 0 ]
+[ "$rc" -eq 0 ] && [ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ]

@@ -67,6 +67,20 @@ for v in ${variants//,/ }; do
 		xzgrep -q '"mem_node": 1' "$out/$v.node1.json"*; then
 		ok "$v: node 1 placement measured (mem_node 1)"
 	else notok "$v: node 1 placement"; fi
+	# fio in the guest: measured from anon buffers, and io_uring's long-term
+	# registration of FS-DAX buffers refused as the job expects
+	if /usr/bin/python3 "$top/scripts/gbjson.py" check "$out/$v.fio.json" \
+		--require-run '^fio.odirect/anon/' --require-run '^fio.iouring/anon/' \
+		--require-run '^fio.odirect/fsdax/' >"$tmp/fchk" 2>&1 &&
+		grep -q "1 refused as expected" "$tmp/fchk" &&
+		grep -q "^fio.iouring/fsdax/.*expected-refusal" "$out/$v.fio-runs.tsv"; then
+		ok "$v: fio in the guest: $(tail -1 "$tmp/fchk"), io_uring fixedbufs on FS-DAX refused (EOPNOTSUPP)"
+	else notok "$v: fio in the guest"; sed 's/^/# /' "$tmp/fchk" "$out/$v.fio-runs.tsv" 2>/dev/null; fi
+	# perf in the guest: the profile's stacks reach the long-term slow path
+	if grep -q "^| __gup_longterm_locked |" "$out/$v.perf-pinpath.md" 2>/dev/null &&
+		grep -q "<rect" "$out/$v.flame.svg" 2>/dev/null; then
+		ok "$v: perf profile in the guest: __gup_longterm_locked in the stacks, flame graph drawn"
+	else notok "$v: perf profile"; head -5 "$out/$v.perf-pinpath.md" 2>/dev/null | sed 's/^/# /'; fi
 done
 if grep -q "ENOMEM" "$out/vmas-array.semantics.tap" &&
 	grep -q "^ok .*2097156K\|^ok .* anon write:1 -> ENOMEM" "$out/vmas-array.semantics.tap"; then

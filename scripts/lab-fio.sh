@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# fio jobs through the pin paths on this machine's own kernel -> results/RUN-ID/
+# Usage: scripts/lab fio [--id RUN-ID] [--quick] [--perf stat]
+#                        [workloads/fio/run.sh options: --families --buffers --bs --rw
+#                         --runtime --reps --size --fsdax-dir]
+#
+# The O_DIRECT target is a file on /var/tmp's filesystem (created and
+# removed by the runner).  Writes fio.json (Google Benchmark JSON: IOPS,
+# MiB/s, clat p50/p99, sys CPU per job and repetition; compare, report and
+# dashboard read it), fio-summary.md, runs.tsv, env.txt, fio-raw.tar.xz
+# (every run's fio --output-format=json+ and stderr) and manifest.txt.
+# --perf stat wraps every fio run in perf stat with the events this machine
+# counts (hardware where there is a PMU, else software).  --quick: one
+# block size, reads only, 1 s, 2 repetitions.  Inside the lab VM the same
+# runner runs from the guest job (a matrix's FIO line).
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+id="" pass=() perf=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--id) id="${2:?--id needs a value}"; shift 2 ;;
+	--quick) pass+=(--bs 64k --rw randread --runtime 1 --reps 2); shift ;;
+	--perf)
+		case "${2:-}" in stat) perf=stat ;; *) usage_die "fio: --perf stat (profiles: scripts/lab perf record)" ;; esac
+		pass+=(--perf-stat); shift 2 ;;
+	--families | --buffers | --bs | --rw | --runtime | --reps | --size | --fsdax-dir)
+		pass+=("$1" "${2:?$1 needs a value}"); shift 2 ;;
+	*) usage_die "fio: unknown argument '$1' (see scripts/lab help)" ;;
+	esac
+done
+[ "$(id -u)" -eq 0 ] || die "fio: needs root (THP mode, hugetlb pool and mount)"
+command -v fio >/dev/null || die "fio missing (scripts/deps.sh lab)"
+[ -z "$perf" ] || command -v perf >/dev/null || die "perf missing (scripts/deps.sh lab)"
+[ -n "$id" ] || id="$(date -u +%Y%m%d-%H%M%S)-fio-$(hostname -s)"
+out="${PINLAB_RESULTS:-$top/results}/$id"
+[ ! -e "$out" ] || usage_die "fio: $out exists; pick another --id"
+mkdir -p "$out"
+work="$(mktemp -d /var/tmp/pinlab-fio-run.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+{
+	echo "run: $id"
+	echo "command: scripts/lab fio --id $id${perf:+ --perf $perf} ${pass[*]}"
+	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "host: $(hostname -s), $(nproc) CPUs, $(awk '/MemTotal/{print $2" kB"}' /proc/meminfo)"
+	echo "cpu: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
+	echo "kernel: $(uname -r)"
+	echo "pinlab: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "mode: native (host kernel), wall-clock"
+	echo "fio: $(fio --version)"
+} >"$out/manifest.txt"
+say "fio $id: workloads/fio/run.sh ${pass[*]}"
+rc=0
+"$top/workloads/fio/run.sh" --out "$work" --dir /var/tmp "${pass[@]}" || rc=$?
+[ -f "$work/runs.tsv" ] || die "fio: the runner wrote no runs.tsv (exit $rc)"
+cp "$work/runs.tsv" "$work/env.txt" "$out/"
+tar -C "$work" -cJf "$out/fio-raw.tar.xz" raw
+/usr/bin/python3 "$top/scripts/fio_results.py" "$work" "$out/fio.json" --label "host-$(uname -r)" \
+	--summary "$out/fio-summary.md" || rc=1
+echo "runner exit: $rc" >>"$out/manifest.txt"
+[ "$rc" -eq 0 ] || die "fio $id: failures (results/$id/runs.tsv)"
+say "fio $id: done -> results/$id"
