@@ -17,7 +17,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-id="" pass=() perf=""
+id="" pass=() perf="" args="$*"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--id) id="${2:?--id needs a value}"; shift 2 ;;
@@ -41,7 +41,7 @@ work="$(mktemp -d /var/tmp/pinlab-fio-run.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 {
 	echo "run: $id"
-	echo "command: scripts/lab fio --id $id${perf:+ --perf $perf} ${pass[*]}"
+	echo "command: scripts/lab fio $args"
 	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "host: $(hostname -s), $(nproc) CPUs, $(awk '/MemTotal/{print $2" kB"}' /proc/meminfo)"
 	echo "cpu: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"

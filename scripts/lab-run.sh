@@ -55,7 +55,8 @@ mkdir -p "$out"
 vmdir="$(mktemp -d "${TMPDIR:-/tmp}/pinlab-vm.XXXXXX")"
 qpid=""
 cleanup() {
-	[ -n "$qpid" ] && kill -9 "$qpid" 2>/dev/null
+	# timeout(1) leads its own process group: kill QEMU with it
+	[ -n "$qpid" ] && { kill -9 -- "-$qpid" 2>/dev/null || kill -9 "$qpid" 2>/dev/null; }
 	rm -rf "$vmdir"
 }
 trap cleanup EXIT

@@ -14,6 +14,7 @@ generated from compare.py's statistics and only where they are significant
 "no significant difference".
 """
 import argparse
+import glob
 import os
 import re
 import statistics
@@ -55,7 +56,7 @@ def variant_conf(patches, variant):
 
 
 def where(params, pages_total):
-    bits = []
+    bits = [f"{k} {params[k]}" for k in ("bs", "rw", "node") if k in params]
     ppc = params.get("ppc")
     if ppc is not None:
         bits.append(f"{'all ' + str(pages_total) if ppc == 0 else ppc} page{'s' if ppc != 1 else ''} per call")
@@ -156,6 +157,69 @@ def plots(run_dir, sets, metric, unit, mode):
     return made
 
 
+def fio_section(run, fio, results, base):
+    """The fio jobs: medians per set, and each variant against the baseline."""
+    md = ["", "## fio workloads", ""]
+    txt = []
+    med = {}
+    for v, path in fio.items():
+        _, reps = compare.load(path)
+        for name, bs in reps.items():
+            vals = [b["iops"] for b in bs if "iops" in b]
+            if vals:
+                med.setdefault(name, {})[v] = (statistics.median(vals),
+                                               statistics.median(b["clat_p50_us"] for b in bs if "iops" in b),
+                                               statistics.median(b["sys_cpu_pct"] for b in bs if "iops" in b), len(vals))
+    order = sorted(fio, key=lambda x: (x != base, x))
+    md.append("Median of the repetitions: IOPS (higher is better) / completion latency p50 in us / system CPU %. "
+              "Raw fio JSON in the `*fio-raw.tar.xz` archives; every run's outcome in `*runs.tsv`.")
+    md += ["", "| job | " + " | ".join(order) + " |", "|---|" + "---|" * len(order)]
+    for name in sorted(med):
+        cells = []
+        for v in order:
+            x = med[name].get(v)
+            cells.append(f"{x[0]:.0f} / {x[1]:.0f} / {x[2]:.0f}" if x else "-")
+        md.append(f"| {name} | " + " | ".join(cells) + " |")
+    refused = sorted({b["name"] for p in fio.values() for b in compare.load_json(p)["benchmarks"]
+                      if b.get("error_message", "").startswith("EXPECTED")})
+    if refused:
+        md += ["", "Refused as the job expects (io_uring's long-term registration of FS-DAX memory, "
+               "EOPNOTSUPP): " + ", ".join(f"`{r}`" for r in refused) + "."]
+    for v, res in sorted(results.items()):
+        ss = sentences(f"{v} (fio, IOPS)", res, "IOPS")
+        md += [""] + ss
+        txt += [re.sub(r"\*\*", "", x) for x in ss] + [""]
+        with open(os.path.join(run, f"compare-{v}-fio.txt"), "w") as f:
+            f.write(compare.format_text(res) + "\n")
+        md.append(f"\nEvery job: [compare-{v}-fio.txt](compare-{v}-fio.txt).")
+    if results:
+        md += ["", "The fio figures are wall-clock, from separate boots: a difference between variants is "
+               "only real beyond the boot-to-boot swing (see the jobs no variant can change: O_DIRECT pins "
+               "with pin_user_pages_fast, without FOLL_LONGTERM, on every kernel here)."]
+    return md, txt
+
+
+def profiles_section(run):
+    """Links to every flame graph of the run and its pin-path table."""
+    md = []
+    for svg in sorted(glob.glob(os.path.join(run, "*flame.svg")) + glob.glob(os.path.join(run, "*", "flame.svg"))):
+        rel = os.path.relpath(svg, run)
+        stem = rel[:-len("flame.svg")]
+        if not md:
+            md = ["", "## Profiles", ""]
+        md += [f"### {stem.rstrip('./') or 'profile'}", "", f"Flame graph: [{rel}]({rel})"]
+        for extra, what in (("perf-report.txt", "perf report"), ("perf-command.txt", "command"),
+                            ("perf-pinpath.md", None)):
+            path = os.path.join(run, stem + extra)
+            if os.path.exists(path) and what:
+                md.append(f"{what}: [{stem + extra}]({stem + extra})")
+            elif os.path.exists(path):
+                with open(path) as f:
+                    md += [""] + f.read().splitlines()[:16]
+        md.append("")
+    return md
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run")
@@ -172,25 +236,42 @@ def main():
         sys.exit(f"report: {run}: no such run directory")
     if a.metric not in compare.METRICS:
         sys.exit(f"report: unknown metric {a.metric!r}")
-    all_sets = {k: v for k, v in run_sets(run).items() if k[2] == 1 and k[3] == ""}
-    if not all_sets:
-        sys.exit(f"report: {run}: no Google Benchmark result sets (VARIANT[.det].json[.xz])")
+    found = {k: v for k, v in run_sets(run).items() if k[2] == 1 and k[3] in ("", "fio")}
+    fio_sets, all_sets = {}, {}
+    for k, v in found.items():
+        try:
+            _, reps = compare.load(v)
+        except compare.CompareError as e:
+            sys.exit(f"report: {e}")
+        is_fio = k[3] == "fio" or not any("ns_per_page" in x for r in reps.values() for x in r)
+        (fio_sets if is_fio else all_sets)[k] = v
+    if not all_sets and not fio_sets:
+        sys.exit(f"report: {run}: no Google Benchmark result sets (VARIANT[.det][.fio].json[.xz])")
     modes = sorted({k[1] for k in all_sets})
     mode = a.mode or ("deterministic" if "deterministic" in modes else "wallclock")
     sets = {k[0]: v for k, v in all_sets.items() if k[1] == mode}
-    if not sets:
+    fio = {k[0]: v for k, v in fio_sets.items()}
+    if all_sets and not sets:
         sys.exit(f"report: {run}: no {mode} result sets (have: {', '.join(modes)})")
-    if a.baseline != "none" and a.baseline not in sets:
+    if a.baseline != "none" and sets and a.baseline not in sets:
         sys.exit(f"report: {run}: no {mode} set for baseline {a.baseline!r} (have: {', '.join(sorted(sets))}; "
                  "--baseline none reports without comparisons)")
     base = None if a.baseline == "none" else a.baseline
-    results = {}
+    results, fio_results = {}, {}
     for v in sorted(sets):
         if base and v != base:
             try:
                 results[v] = compare.result(sets[base], sets[v], a.metric, a.alpha, a.floor)
             except compare.CompareError as e:
                 sys.exit(f"report: {v} against {base}: {e}")
+    for v in sorted(fio):
+        if base in fio and v != base:
+            try:
+                fio_results[v] = compare.result(fio[base], fio[v], "iops", a.alpha, a.floor)
+            except compare.CompareError as e:
+                sys.exit(f"report: fio {v} against {base}: {e}")
+    if not sets:
+        mode = "wallclock"
     man = manifest(run)
     unit = "instruction-ns/page" if mode == "deterministic" and a.metric.startswith("ns_") else compare.METRICS[a.metric][1]
     rid = os.path.basename(os.path.abspath(run))
@@ -206,21 +287,25 @@ def main():
                      ("matrix", "matrix"), ("pinlab", "pinlab revision")):
         if k in man:
             md.append(f"- {label}: {man[k]}")
-    md.append(f"- figures in this report: {mode} ({unit}); metric `{a.metric}` "
-              f"({'lower' if compare.METRICS[a.metric][0] else 'higher'} is better)")
+    if sets:
+        md.append(f"- figures in this report: {mode} ({unit}); metric `{a.metric}` "
+                  f"({'lower' if compare.METRICS[a.metric][0] else 'higher'} is better)")
     if mode == "wallclock" and "deterministic" in modes:
         md.append("- this run also has deterministic sets: `--mode deterministic` compares those")
-    numa = os.path.join(run, f"{base or next(iter(sets))}.numa.txt")
+    numa = os.path.join(run, f"{base or next(iter(sets or fio))}.numa.txt")
     if os.path.exists(numa):
         with open(numa) as f:
             md.append("- NUMA: " + "; ".join(line.strip() for line in f.read().splitlines()[:5]))
-    md += ["", "| variant | reproduces | what it changes |", "|---|---|---|"]
-    for v in sorted(sets, key=lambda x: (x != base, x)):
-        c = variant_conf(a.patches, v)
-        md.append(f"| {v} | {c.get('REPRODUCES', '-')} | {c.get('DESCRIPTION', '-')} |")
+    variants = sorted(set(sets) | (set(fio) if os.path.exists(os.path.join(run, "matrix.txt")) else set()),
+                      key=lambda x: (x != base, x))
+    confs = {v: variant_conf(a.patches, v) for v in variants}
+    if any(confs.values()):
+        md += ["", "| variant | reproduces | what it changes |", "|---|---|---|"]
+        for v in variants:
+            md.append(f"| {v} | {confs[v].get('REPRODUCES', '-')} | {confs[v].get('DESCRIPTION', '-')} |")
 
     txt_summary = []
-    if base:
+    if base and sets:
         md += ["", f"## Against {base}", ""]
         if mode == "wallclock":
             md.append("Wall-clock repetitions share their boot: across TCG boots even paths no variant "
@@ -250,9 +335,14 @@ def main():
                 md.append(f"\n> {w}")
             md.append("")
             txt_summary += [re.sub(r"\*\*", "", s) for s in ss] + [""]
-    else:
+    elif sets:
         md += ["", "No comparison (--baseline none): the plots show every set of this mode.", ""]
-    made = [] if a.no_plots else plots(run, sets, a.metric, unit, mode)
+    if fio:
+        fmd, ftxt = fio_section(run, fio, fio_results, base)
+        md += fmd
+        txt_summary += ftxt
+    md += profiles_section(run)
+    made = [] if a.no_plots or not sets else plots(run, sets, a.metric, unit, mode)
     if made:
         md += ["## Plots", ""]
         for p in made:
@@ -261,12 +351,12 @@ def main():
         f.write("\n".join(md) + "\n")
     txt = [f"pinlab report {rid} ({mode}, {unit})", ""]
     for line in md[2:md.index("## Setup") + 40 if "## Setup" in md else 10]:
-        if line.startswith("## Against") or line.startswith("## Plots"):
+        if line.startswith("## "):
             break
         if line.startswith("|") or line.startswith("#"):
             continue
         txt += compare.wrap(line, 80) if line else [""]
-    txt += [f"Against {base}:", ""] if base else []
+    txt += [f"Against {base}:", ""] if base and txt_summary else []
     for s in txt_summary:
         txt += compare.wrap(s, 80, "    ") if s else [""]
     with open(os.path.join(run, "report.txt"), "w") as f:

@@ -121,6 +121,24 @@ if grep -q "^variant baseline wallclock boot 1: FAILED: hung: killed after 8 s" 
 else notok "timeout not recorded"; sed 's/^/# /' "$m" 2>/dev/null; fi
 if ! pgrep -f "qemu-system-x86_64.*pinlab-vm" >/dev/null; then ok "no VM left running"
 else notok "a VM is still running"; fi
+# a run stopped from outside (SIGTERM, as CI or a user's kill) takes its VM with it
+PINLAB_RESULTS="$tmp" bash "$top/scripts/lab" run --variants baseline --matrix smoke --accel tcg \
+	--id termtest >"$tmp/term.log" 2>&1 &
+lpid=$!
+for _ in $(seq 60); do
+	grep -q "pinlab-guest:" "$tmp/termtest/baseline.console.log" 2>/dev/null && break
+	sleep 1
+done
+kill -TERM "$lpid"
+rc=0
+wait "$lpid" || rc=$?
+sleep 1
+if [ "$rc" -ne 0 ] && ! pgrep -f "qemu-system-x86_64.*termtest" >/dev/null; then
+	ok "a run killed with SIGTERM during a boot exits $rc and leaves no VM"
+else
+	notok "SIGTERM: exit $rc, VM $(pgrep -f "qemu-system-x86_64.*termtest" || echo gone)"
+	pkill -9 -f "qemu-system-x86_64.*termtest" || true
+fi
 
 echo "1..$n"
 echo "lab: $((n - failed)) passed, $failed failed"
