@@ -147,12 +147,15 @@ def compare_sets(reps_a, reps_b, metric, alpha=0.05, floor=2.0):
             p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
         lo, hi = bootstrap_ci(a, b)
         sig = bool(p < alpha and abs(change) > floor and not (lo <= 0 <= hi))
+        # the smallest two-sided p Mann-Whitney can give with these sizes
+        min_p = min(1.0, 2 / math.comb(len(a) + len(b), len(a)))
         verdict = ""
         if sig:
             verdict = "better" if (change < 0) == lower_better else "worse"
         rows.append(dict(name=name, n_a=len(a), n_b=len(b), median_a=ma, median_b=mb,
                          min_a=min(a), max_a=max(a), min_b=min(b), max_b=max(b),
-                         change_pct=change, ci_lo=lo, ci_hi=hi, p=p, significant=sig, verdict=verdict))
+                         change_pct=change, ci_lo=lo, ci_hi=hi, p=p, min_p=min_p, testable=min_p < alpha,
+                         significant=sig, verdict=verdict))
     return rows
 
 
@@ -212,6 +215,11 @@ def result(a_path, b_path, metric="ns_per_page", alpha=0.05, floor=2.0, name_fil
     few = sorted({min(r["n_a"], r["n_b"]) for r in rows if min(r["n_a"], r["n_b"]) < 9})
     if few:
         warn.append(f"WARNING: some benchmarks have fewer than 9 repetitions ({few}): weak statistics")
+    untestable = [r for r in rows if not r["testable"]]
+    if untestable:
+        r = untestable[0]
+        warn.append(f"WARNING: {len(untestable)} of {len(rows)} benchmarks cannot reach p < {alpha}: with "
+                    f"{r['n_a']} vs {r['n_b']} repetitions the smallest Mann-Whitney p is {r['min_p']:.3f}")
     return dict(a=a_path, b=b_path, label_a=ctx_a.get("label") or ea["variant"],
                 label_b=ctx_b.get("label") or eb["variant"], metric=metric,
                 lower_is_better=METRICS[metric][0], alpha=alpha, floor=floor, warnings=warn,

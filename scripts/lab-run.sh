@@ -140,7 +140,7 @@ boot() { # boot KERNEL SHARE CONSOLE ACCEL LIMIT MODE
 		sleep 5
 		t=$((t + 5))
 		if [ $((t % 60)) -eq 0 ]; then
-			say "  ... ${t} s: $(grep -c '/manual_time ' "$3" 2>/dev/null || true) benchmark results so far"
+			say "  ... ${t} s: $(grep -c '/manual_time ' "$3" 2>/dev/null || true) benchmark results, $(grep -c '^fio-run: \[' "$3" 2>/dev/null || true) fio runs so far"
 		fi
 	done
 	wait "$qpid" || rc=$?

@@ -69,6 +69,11 @@ def sentences(variant, res, unit):
     """What the comparison supports, in a few generated sentences."""
     rows = res["rows"]
     sig = [r for r in rows if r["significant"]]
+    untestable = [r for r in rows if not r.get("testable", True)]
+    if not sig and len(untestable) == len(rows):
+        r = rows[0]
+        return [f"**{variant}**: not testable: {r['n_a']} vs {r['n_b']} repetitions cannot reach p < {res['alpha']} "
+                f"(the smallest Mann-Whitney p is {r['min_p']:.3f}); run more repetitions."]
     if not sig:
         return [f"**{variant}**: no significant difference from {res['label_a']} in any of {len(rows)} "
                 f"benchmarks (alpha {res['alpha']}, floor {res['floor']} %)."]
@@ -187,7 +192,7 @@ def fio_section(run, fio, results, base):
                "EOPNOTSUPP): " + ", ".join(f"`{r}`" for r in refused) + "."]
     for v, res in sorted(results.items()):
         ss = sentences(f"{v} (fio, IOPS)", res, "IOPS")
-        md += [""] + ss
+        md += [""] + ss + [f"\n> {w}" for w in res["warnings"]]
         txt += [re.sub(r"\*\*", "", x) for x in ss] + [""]
         with open(os.path.join(run, f"compare-{v}-fio.txt"), "w") as f:
             f.write(compare.format_text(res) + "\n")
