@@ -74,6 +74,17 @@ def sentences(variant, res, unit):
         r = rows[0]
         return [f"**{variant}**: not testable: {r['n_a']} vs {r['n_b']} repetitions cannot reach p < {res['alpha']} "
                 f"(the smallest Mann-Whitney p is {r['min_p']:.3f}); run more repetitions."]
+    ea, eb = res.get("env_a", {}), res.get("env_b", {})
+    if "qemu" in ea and "qemu" in eb and ea.get("mode") == eb.get("mode") == "wallclock":
+        # one VM boot per side: every repetition shares its boot's speed, so the
+        # test compares two boots, not two kernels
+        lo = min(r["change_pct"] for r in rows)
+        hi = max(r["change_pct"] for r in rows)
+        return [f"**{variant}**: not shown by these figures. Wall-clock, one VM boot per side: the repetitions "
+                f"share their boot, so the test compares two boots, not two kernels. {len(sig)} of {len(rows)} "
+                f"benchmarks pass it ({sum(r['verdict'] == 'worse' for r in sig)} worse, "
+                f"{sum(r['verdict'] == 'better' for r in sig)} better), changes from {lo:+.1f} % to {hi:+.1f} % "
+                f"across all paths. Compare deterministic runs, or boots as the unit."]
     if not sig:
         return [f"**{variant}**: no significant difference from {res['label_a']} in any of {len(rows)} "
                 f"benchmarks (alpha {res['alpha']}, floor {res['floor']} %)."]

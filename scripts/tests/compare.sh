@@ -87,6 +87,15 @@ if grep -q "WARNING: different accelerators (tcg -icount shift=0 vs kvm)" "$tmp/
 	! grep -q "CONFIG_A" "$tmp/env"; then ok "environment diff: accel, host and the one config line that differs"
 else notok "environment diff"; sed 's/^/# /' "$tmp/env"; fi
 
+# 3 repetitions a side cannot reach p < 0.05 (smallest p 0.1): said, not
+# reported as "no difference"
+"${synth[@]}" "$tmp/t3a.json" 9 0 --names 5 --reps 3
+"${synth[@]}" "$tmp/t3b.json" 10 5 --names 5 --reps 3
+"${cmp[@]}" "$tmp/t3a.json" "$tmp/t3b.json" >"$tmp/t3"
+if grep -q "cannot reach p < 0.05: with 3 vs 3 repetitions the smallest Mann-Whitney p is 0.100" "$tmp/t3" &&
+	grep -q "0 significant" "$tmp/t3"; then ok "3 vs 3 repetitions: untestable, and said so"
+else notok "3 vs 3 repetitions"; sed 's/^/# /' "$tmp/t3"; fi
+
 bad() { # bad DESCRIPTION PATTERN ARGS...
 	local d="$1" pat="$2" rc
 	shift 2
