@@ -30,6 +30,16 @@ copy_progs() {
 		done
 	done
 }
+# pack ROOT OUT KEEP: the cpio.gz of ROOT, and only the KEEP newest of its kind
+pack() {
+	local root="$1" out="$2" keep="$3" kind
+	kind="$(basename "$out" | sed 's/-[0-9a-f]*\.cpio\.gz$//')"
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
+	mv "$out.tmp" "$out"
+	find "$cache/initramfs" -maxdepth 1 -name "$kind-*.cpio.gz" -printf '%T@ %p\n' |
+		sort -rn | tail -n +"$((keep + 1))" | cut -d' ' -f2- | xargs -r rm -f
+	say "initramfs: $kind $(du -h "$out" | cut -f1) -> $out"
+}
 if [ "$workloads" -eq 1 ]; then
 	wprogs=(/usr/bin/fio /usr/bin/perf)
 	for p in "${wprogs[@]}"; do [ -x "$p" ] || die "initramfs: $p missing (scripts/deps.sh lab)"; done
@@ -43,11 +53,7 @@ if [ "$workloads" -eq 1 ]; then
 		mkdir -p "$root/usr/bin" "$root/usr/share/pinlab"
 		copy_progs "$root" "${wprogs[@]}"
 		cp -r "$top/workloads" "$root/usr/share/pinlab/"
-		(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
-		mv "$out.tmp" "$out"
-		find "$cache/initramfs" -maxdepth 1 -name 'workloads-*.cpio.gz' -printf '%T@ %p\n' |
-			sort -rn | tail -n +3 | cut -d' ' -f2- | xargs -r rm -f
-		say "initramfs: workloads $(du -h "$out" | cut -f1) -> $out"
+		pack "$root" "$out" 2
 	fi
 	echo "$out"
 	exit 0
@@ -82,10 +88,5 @@ ln -s mke2fs "$root/usr/bin/mkfs.ext4"
 cp "$top/scripts/guest/init" "$root/init"
 chmod 755 "$root/init"
 echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
-mv "$out.tmp" "$out"
-# keep the cache to the newest few
-find "$cache/initramfs" -maxdepth 1 -name 'initramfs-*.cpio.gz' -printf '%T@ %p\n' |
-	sort -rn | tail -n +4 | cut -d' ' -f2- | xargs -r rm -f
-say "initramfs: $(du -h "$out" | cut -f1) -> $out"
+pack "$root" "$out" 3
 echo "$out"
