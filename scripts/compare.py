@@ -110,6 +110,10 @@ def env_diff(ca, cb, ea, eb):
     if ea.get("accel") != eb.get("accel"):
         warn.append(f"WARNING: different accelerators ({ea.get('accel')} vs {eb.get('accel')}): "
                     "times are not comparable")
+    if ("qemu" in ea and "qemu" in eb and ea.get("mode") == eb.get("mode") == "wallclock"
+            and (ea.get("run"), ea.get("variant"), ea.get("boot")) != (eb.get("run"), eb.get("variant"), eb.get("boot"))):
+        warn.append("WARNING: wall-clock figures from two VM boots: the repetitions share their boot, so a "
+                    "significant change may be the boot's, not the kernel's (compare deterministic sets)")
     if ea.get("mode") != eb.get("mode") and "?" not in (ea.get("mode"), eb.get("mode")):
         warn.append(f"WARNING: {ea.get('mode')} vs {eb.get('mode')} figures")
     return lines, warn
