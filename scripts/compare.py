@@ -31,7 +31,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pinlab_json import load as load_json, set_env  # noqa: E402,F401 (load_json: report.py)
+from pinlab_json import load as load_json, set_env  # noqa: E402
 
 try:
     from scipy.stats import mannwhitneyu

@@ -88,7 +88,6 @@ def build(results, out_dir, alpha, floor):
     # the same variant and mode in the previous run that has it
     last = {}
     for run in runs:
-        rdir = os.path.join(results, run["id"])
         for s in run["sets"]:
             key = (s["variant"], s["mode"], s["metric"])
             path = os.path.normpath(os.path.join(out_dir, s["file"]))
@@ -97,7 +96,6 @@ def build(results, out_dir, alpha, floor):
                 add_flags(flags, prev_path, path, s["metric"], alpha, floor, run["id"],
                           f"{s['variant']} ({s['mode']}) since {prev_id}")
             last[key] = (run["id"], path)
-        del rdir
     if not runs:
         raise SystemExit(f"dashboard: no runs with Google Benchmark results under {results}")
     return dict(runs=runs, bench=bench, flags=flags, alpha=alpha, floor=floor,

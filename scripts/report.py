@@ -22,7 +22,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare  # noqa: E402
-from pinlab_json import manifest, run_sets  # noqa: E402
+from pinlab_json import load as load_json, manifest, run_sets  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -196,7 +196,7 @@ def fio_section(run, fio, results, base):
             x = med[name].get(v)
             cells.append(f"{x[0]:.0f} / {x[1]:.0f} / {x[2]:.0f}" if x else "-")
         md.append(f"| {name} | " + " | ".join(cells) + " |")
-    refused = sorted({b["name"] for p in fio.values() for b in compare.load_json(p)["benchmarks"]
+    refused = sorted({b["name"] for p in fio.values() for b in load_json(p)["benchmarks"]
                       if b.get("error_message", "").startswith("EXPECTED")})
     if refused:
         md += ["", "Refused as the job expects (io_uring's long-term registration of FS-DAX memory, "
@@ -366,8 +366,10 @@ def main():
     with open(os.path.join(run, "report.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     txt = [f"pinlab report {rid} ({mode}, {unit})", ""]
-    for line in md[2:md.index("## Setup") + 40 if "## Setup" in md else 10]:
-        if line.startswith("## "):
+    # the text version: the lines before the first section after Setup, no
+    # headings or tables (those stay in report.md)
+    for line in md[2:]:
+        if line.startswith("## ") and line != "## Setup":
             break
         if line.startswith("|") or line.startswith("#"):
             continue

@@ -40,7 +40,8 @@ if "$py" "$top/scripts/report.py" "$run" >"$tmp/out" 2>&1; then
 		ok "report: the pages-per-call plot is written and linked"
 	else notok "report plot"; find "$run" | sed 's/^/# /'; fi
 	long="$(awk 'length($0) > 80' "$run/report.txt" "$run/compare-slower.txt" | wc -l)"
-	if [ "$long" -eq 0 ] && grep -q "^slower: 1 of 3" "$run/report.txt"; then ok "report.txt and compare-*.txt fit 80 columns"
+	if [ "$long" -eq 0 ] && grep -q "^slower: 1 of 3" "$run/report.txt" && grep -q "^- machine: test" "$run/report.txt"; then
+		ok "report.txt (setup and sentences) and compare-*.txt fit 80 columns"
 	else notok "report.txt: $long long lines"; fi
 else
 	notok "report.py failed"; sed 's/^/# /' "$tmp/out"
