@@ -63,8 +63,7 @@ rm -f "$out/perf.script"
 /usr/bin/python3 "$top/scripts/perf_profile.py" flame "$out/perf.folded" "$out/flame.svg" \
 	--title "${title:-$*}"
 /usr/bin/python3 "$top/scripts/perf_profile.py" pinpath "$out/perf.folded" >"$out/perf-pinpath.md"
-perf report -i "$data" --stdio --no-children --percent-limit 2 -g caller,0.5,callee --max-stack 12 \
-	2>/dev/null | grep -v '^$' | cut -c1-100 >"$out/perf-report.txt"
+pinlab_perf_report "$data" "$out/perf-report.txt"
 echo "event: $ev at $freq Hz; $(awk '{s+=$NF} END{print s}' "$out/perf.folded") samples" >>"$out/perf-command.txt"
 head -20 "$out/perf-pinpath.md"
 say "perf record: $out/flame.svg, perf-pinpath.md, perf-report.txt, perf.folded"

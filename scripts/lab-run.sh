@@ -65,27 +65,25 @@ trap 'exit 130' INT TERM
 t_start="$(date +%s)"
 say "run $id: variants ${vlist[*]}, matrix $matrix, modes $modes, $boots boot(s) each"
 initrd="$(bash "$top/scripts/lab-initramfs.sh" | tail -1)"
-# a matrix with FIO or PERF_RECORD lines needs fio and perf in the guest: a
-# second archive, appended (the kernel unpacks concatenated archives)
-wl="$(
+initrd_names="$(basename "$initrd")"
+# what the matrix asks of the guest, each on one line: MAIN, FIO, PERF_RECORD
+{
+	read -r main
+	read -r fio
+	read -r perf_args
+} < <(
 	# shellcheck source=/dev/null
 	. "$top/scripts/matrices/$matrix"
-	echo "${FIO:-}${PERF_RECORD:-}"
-)"
-if [ -n "$wl" ]; then
-	cat "$initrd" "$(bash "$top/scripts/lab-initramfs.sh" --workloads | tail -1)" >"$vmdir/initrd.cpio.gz"
+	for x in "${MAIN:-}" "${FIO:-}" "${PERF_RECORD:-}"; do echo "$x" | tr -s ' \t\n' ' '; echo; done
+)
+# fio or perf in the guest: a second archive, appended (the kernel unpacks
+# concatenated archives)
+if [ -n "$fio$perf_args" ]; then
+	wl_initrd="$(bash "$top/scripts/lab-initramfs.sh" --workloads | tail -1)"
+	initrd_names+=" + $(basename "$wl_initrd")"
+	cat "$initrd" "$wl_initrd" >"$vmdir/initrd.cpio.gz"
 	initrd="$vmdir/initrd.cpio.gz"
 fi
-main="$(
-	# shellcheck source=/dev/null
-	. "$top/scripts/matrices/$matrix"
-	echo "${MAIN:-}"
-)"
-perf_args="$(
-	# shellcheck source=/dev/null
-	. "$top/scripts/matrices/$matrix"
-	echo "${PERF_RECORD:-}" | tr -s ' \t\n' ' '
-)"
 
 # QEMU: 2 NUMA nodes (node 1 memory-only) and six label-less NVDIMMs on
 # node 1: three 512M (fsdax/ext4, fsdax/xfs, devdax), a 256M raw one for an
@@ -181,7 +179,7 @@ fi
 	echo "host: $(hostname -s), $(nproc) CPUs, $(awk '/MemTotal/{print $2" kB"}' /proc/meminfo), $(uname -r)"
 	echo "cpu: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
 	echo "pinlab: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)"
-	echo "initramfs: $(basename "$(bash "$top/scripts/lab-initramfs.sh" | tail -1)")${wl:+ + $(basename "$(bash "$top/scripts/lab-initramfs.sh" --workloads | tail -1)")}"
+	echo "initramfs: $initrd_names"
 	echo "guest: 5G in 2 NUMA nodes (3.5G node 0 with the CPUs, 1.5G node 1 memory only), 6 QEMU NVDIMMs on node 1 (3 x 512M: fsdax/ext4, fsdax/xfs, devdax; 256M raw: ext4 page cache; 768M devdax onlined movable as system RAM (daxctl): ZONE_MOVABLE; 128M raw: job/results transport), hugepages 64 x 2M + 1 x 1G"
 } >"$out/manifest.txt"
 

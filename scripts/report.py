@@ -286,10 +286,11 @@ def main():
                 fio_results[v] = compare.result(fio[base], fio[v], "iops", a.alpha, a.floor)
             except compare.CompareError as e:
                 sys.exit(f"report: fio {v} against {base}: {e}")
-    if not sets:
-        mode = "wallclock"
     man = manifest(run)
-    unit = "instruction-ns/page" if mode == "deterministic" and a.metric.startswith("ns_") else compare.METRICS[a.metric][1]
+    if sets:
+        unit = "instruction-ns/page" if mode == "deterministic" and a.metric.startswith("ns_") else compare.METRICS[a.metric][1]
+    else:  # fio only: wall-clock IOPS
+        mode, unit = "wallclock", compare.METRICS["iops"][1]
     rid = os.path.basename(os.path.abspath(run))
 
     md = [f"# pinlab report: {rid}", ""]

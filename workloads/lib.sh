@@ -17,3 +17,10 @@ pinlab_perf_events() { # pinlab_perf_events [PERF]
 	*) echo "$_sw" ;;
 	esac
 }
+
+# perf report as text a reviewer pastes into a mail: callers under each
+# symbol above 2 %, 100 columns
+pinlab_perf_report() { # pinlab_perf_report PERF_DATA OUT [PERF]
+	"${3:-perf}" report -i "$1" --stdio --no-children --percent-limit 2 -g caller,0.5,callee \
+		--max-stack 12 2>/dev/null | grep -v '^$' | cut -c1-100 >"$2"
+}

@@ -123,8 +123,9 @@ if [ -n "${PERF_RECORD:-}" ]; then
 		pinbench $PERF_RECORD --label="$VARIANT" --fsdax-dir=/mnt/ext4 --devdax="$devdax" --dir=/mnt/disk \
 		>"$out/perf-pinbench.txt" 2>&1 || rc2=$?
 	perf script -i /tmp/perf.data >"$out/perf.script" 2>/dev/null || rc2=$?
-	perf report -i /tmp/perf.data --stdio --no-children --percent-limit 2 -g caller,0.5,callee --max-stack 12 \
-		2>/dev/null | grep -v '^$' | cut -c1-100 >"$out/perf-report.txt"
+	# shellcheck source=workloads/lib.sh
+	. /usr/share/pinlab/workloads/lib.sh
+	pinlab_perf_report /tmp/perf.data "$out/perf-report.txt"
 	rm -f /tmp/perf.data
 fi
 step "pinbench exit $rc / $rc1, workloads exit $rc2"

@@ -152,6 +152,11 @@ one_run() {
 		st="skip:buffer not THP-backed (AnonHugePages 0 kB during the run)"
 	elif [ "$sec" = anon ] && [ "${notes#thp_kb=0 }" = "$notes" ]; then
 		st="error:anon buffer backed by THP ($notes)"
+	elif [ "$fam" = numa ]; then
+		# the buffer must be where it was bound
+		case " $notes " in *" n$PINLAB_FIO_MEMNODE=0 "*)
+			st="error:buffer not on node $PINLAB_FIO_MEMNODE (numa_maps)" ;;
+		esac
 	fi
 	[ "${st#error}" != "$st" ] && failed=$((failed + 1))
 	printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$rep" "$st" "$(basename "$raw").json" "$notes" >>"$out/runs.tsv"
@@ -181,12 +186,6 @@ for fam in $(echo "$families" | tr , ' '); do
 							PINLAB_FIO_CPUNODE=0 PINLAB_FIO_MEMNODE=$mem
 							export PINLAB_FIO_CPUNODE PINLAB_FIO_MEMNODE
 							one_run "$name" numa "$eng" "$bs" "$rw" "$rep"
-							# the buffer must be where it was bound
-							last="$(tail -1 "$out/runs.tsv")"
-							case "$last" in *"	ok	"*n$mem=0*)
-								sed -i '$ s/\tok\t/\terror:buffer not on node '"$mem"' (numa_maps)\t/' "$out/runs.tsv"
-								failed=$((failed + 1)) ;;
-							esac
 						done
 					done
 				done
