@@ -27,10 +27,19 @@
 #define PINLAB_REV "unknown"
 #endif
 
+/* One registered argument set of a case and its check, made once. */
+struct pb_verdict {
+	int64_t a[4]; /* size_kb, ppc, vmas, write */
+	int r;
+	char why[PB_WHY];
+};
+
 struct pb_case {
 	const struct pb_probe *pr;
 	const struct pb_backing *bk;
 	bool overhead; /* harness against a bare loop of the same work */
+	struct pb_verdict *v;
+	size_t nv;
 };
 
 static struct pb_opts opts;
@@ -66,6 +75,14 @@ static void bench(gbc_state *st, void *arg)
 	struct pb_ctx c;
 	int r, rc;
 
+	for (size_t i = 0; i < k->nv; i++)
+		if (k->v[i].a[0] == gbc_range(st, 0) &&
+		    k->v[i].a[1] == gbc_range(st, 1) &&
+		    k->v[i].a[2] == gbc_range(st, 2) &&
+		    k->v[i].a[3] == gbc_range(st, 3) && k->v[i].r) {
+			fail_case(st, k->v[i].r, k->v[i].why);
+			return;
+		}
 	r = pb_case_open(&c, k->pr, k->bk, &opts, &p, why);
 	if (r) {
 		fail_case(st, r, why);
@@ -228,13 +245,40 @@ static int check_names(const char *list, const char *what, bool probe)
 	return 0;
 }
 
+/* Checks one argument set of a case, once, and keeps the verdict for the
+ * benchmark; a bad parameter (PB_FAIL) is the user's: -1. */
+static int check_args(struct pb_case *k, const int64_t a[4])
+{
+	struct pb_params p = { .size = (size_t)a[0] * KiB,
+			       .ppc = (uint64_t)a[1],
+			       .nvmas = (unsigned)a[2],
+			       .write = (int)a[3] };
+	struct pb_verdict *v = realloc(k->v, (k->nv + 1) * sizeof(*v));
+
+	if (!v) {
+		fprintf(stderr, "pinbench: out of memory\n");
+		return -1;
+	}
+	k->v = v;
+	v = &k->v[k->nv++];
+	memcpy(v->a, a, sizeof(v->a));
+	v->why[0] = 0;
+	v->r = pb_case_check(k->pr, k->bk, &opts, &p, v->why);
+	if (v->r == PB_FAIL) {
+		fprintf(stderr, "pinbench: %s/%s: %s\n", k->pr->name,
+			k->bk->name, v->why);
+		return -1;
+	}
+	return 0;
+}
+
 /* Registers the matching benchmarks of one case; -1 on a bad argument. */
 static int register_case(struct pb_case *k, const char *prefix,
 			 const struct filter *f, int *nreg)
 {
 	static const char *const names[] = { "size_kb", "ppc", "vmas",
 					     "write" };
-	char base[128], full[256], why[PB_WHY];
+	char base[128], full[256];
 	gbc_bench *b = NULL;
 
 	snprintf(base, sizeof(base), "%s%s/%s", prefix, k->pr->name,
@@ -259,17 +303,8 @@ static int register_case(struct pb_case *k, const char *prefix,
 						 base, a[0], a[1], a[2], a[3]);
 					if (!filter_match(f, full))
 						continue;
-					int av = k->bk->available(&opts, why);
-					if (av == PB_FAIL ||
-					    (av == PB_OK &&
-					     pb_backing_check(k->bk, &opts,
-							      size, 1, why) ==
-						     PB_FAIL)) {
-						fprintf(stderr,
-							"pinbench: %s: %s\n",
-							k->bk->name, why);
+					if (check_args(k, a))
 						return -1;
-					}
 					if (!b) {
 						b = gbc_register(base, bench,
 								 k);
@@ -353,10 +388,106 @@ static void add_context(int argc, char **argv)
 
 /* ---- --list ------------------------------------------------------------- */
 
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void json_options(const struct pb_option *t)
+{
+	printf("[");
+	for (int n = 0; t && t->name; t++, n++) {
+		printf("%s{\"name\": ", n ? ", " : "");
+		json_str(t->name);
+		printf(", \"help\": ");
+		json_str(t->help);
+		printf("}");
+	}
+	printf("]");
+}
+
+/* Probe x backing at the first size, ppc, vmas and write: PB_* and why. */
+static int list_verdict(size_t i, size_t j, char *why)
+{
+	const struct pb_backing *bk = pb_backings[j];
+	struct pb_params p = {
+		.size = backing_size(bk, 0),
+		.ppc = opts.ppcs[0],
+		.nvmas = (unsigned)opts.vmas[0],
+		.write = (int)opts.writes[0],
+	};
+
+	why[0] = 0;
+	return pb_case_check(pb_probes[i], bk, &opts, &p, why);
+}
+
+/* --list=json: what scripts read instead of typed lists of names. */
+static void list_json(void)
+{
+	char why[PB_WHY];
+
+	printf("{\"probes\": [");
+	for (size_t i = 0; i < pb_nprobes; i++) {
+		const struct pb_probe *pr = pb_probes[i];
+		printf("%s\n {\"name\": ", i ? "," : "");
+		json_str(pr->name);
+		printf(", \"path\": ");
+		json_str(pr->path);
+		printf(", \"via\": ");
+		json_str(pr->via);
+		printf(", \"remote\": %s, \"timed_release\": %s, \"options\": ",
+		       pr->flags & PB_PR_REMOTE ? "true" : "false",
+		       pr->flags & PB_PR_PUT ? "true" : "false");
+		json_options(pr->options);
+		printf("}");
+	}
+	printf("],\n\"backings\": [");
+	for (size_t j = 0; j < pb_nbackings; j++) {
+		const struct pb_backing *bk = pb_backings[j];
+		printf("%s\n {\"name\": ", j ? "," : "");
+		json_str(bk->name);
+		printf(", \"desc\": ");
+		json_str(bk->desc);
+		printf(", \"page_size\": %zu, \"options\": ",
+		       bk->page_size(&opts));
+		json_options(bk->options);
+		printf("}");
+	}
+	printf("],\n\"cases\": [");
+	for (size_t i = 0; i < pb_nprobes; i++)
+		for (size_t j = 0; j < pb_nbackings; j++) {
+			int r = list_verdict(i, j, why);
+			printf("%s\n {\"probe\": ", i + j ? "," : "");
+			json_str(pb_probes[i]->name);
+			printf(", \"backing\": ");
+			json_str(pb_backings[j]->name);
+			printf(", \"verdict\": \"%s\", \"why\": ",
+			       r == PB_OK     ? "run"
+			       : r == PB_SKIP ? "skip"
+					      : "refused");
+			json_str(why);
+			printf("}");
+		}
+	printf("],\n\"root\": %s}\n", pb_is_root() ? "true" : "false");
+}
+
 static void list_cases(void)
 {
 	char why[PB_WHY];
 
+	if (!strcmp(opts.list, "json")) {
+		list_json();
+		return;
+	}
 	printf("probes (kernel path <- how it is reached):\n");
 	for (size_t i = 0; i < pb_nprobes; i++)
 		printf("  %-30s %s <- %s\n", pb_probes[i]->name,
@@ -369,16 +500,9 @@ static void list_cases(void)
 	       "vmas, write):\n");
 	for (size_t i = 0; i < pb_nprobes; i++)
 		for (size_t j = 0; j < pb_nbackings; j++) {
-			const struct pb_backing *bk = pb_backings[j];
-			struct pb_params p = {
-				.size = backing_size(bk, 0),
-				.ppc = opts.ppcs[0],
-				.nvmas = (unsigned)opts.vmas[0],
-				.write = (int)opts.writes[0],
-			};
-			int r = pb_case_check(pb_probes[i], bk, &opts, &p, why);
+			int r = list_verdict(i, j, why);
 			printf("  %-30s %-12s %s%s\n", pb_probes[i]->name,
-			       bk->name,
+			       pb_backings[j]->name,
 			       r == PB_OK     ? "can run"
 			       : r == PB_SKIP ? "skip: "
 					      : "refused: ",
@@ -400,7 +524,7 @@ int main(int argc, char **argv)
 
 	if (!gb_argv)
 		return 2;
-	if (pb_opts_parse(&opts, argc, argv, &gb_argc, gb_argv, err,
+	if (pb_opts_parse(&opts, argc, argv, &gb_argc, gb_argv, NULL, err,
 			  sizeof(err))) {
 		fprintf(stderr, "pinbench: %s\n", err);
 		free(gb_argv);
@@ -451,14 +575,17 @@ int main(int argc, char **argv)
 				    !in_list(opts.backings,
 					     pb_backings[j]->name))
 					continue;
-				*k = (struct pb_case){ pb_probes[i],
-						       pb_backings[j], pass };
+				*k = (struct pb_case){ .pr = pb_probes[i],
+						       .bk = pb_backings[j],
+						       .overhead = pass };
+				ncases++;
 				if (register_case(k, pass ? "overhead/" : "",
 						  &f, &nreg)) {
+					for (size_t c = 0; c < ncases; c++)
+						free(cases[c].v);
 					free(gb_argv);
 					return 2;
 				}
-				ncases++;
 			}
 	if (f.on)
 		regfree(&f.re);
@@ -480,6 +607,8 @@ int main(int argc, char **argv)
 	gbc_shutdown();
 	pb_hugetlb_restore();
 	status = failures ? 1 : 0;
+	for (size_t i = 0; i < ncases; i++)
+		free(cases[i].v);
 	if (failures)
 		fprintf(stderr,
 			"pinbench: %d benchmark(s) failed (see "

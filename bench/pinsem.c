@@ -55,43 +55,29 @@ static const char *err_name(int err)
 
 int main(int argc, char **argv)
 {
-	char *av[] = { argv[0], NULL };
-	char *gb[2], why[PB_WHY], line[512];
+	char *gb[argc + 1];
+	char why[PB_WHY], line[512];
 	struct pb_opts o;
 	int gbc, n = 0, failed = 0, skipped = 0;
 	const char *file = NULL;
 	uint64_t size = 4 * MiB;
 	FILE *f;
 
-	pb_opts_parse(&o, 1, av, &gbc, gb, why, sizeof(why));
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--size") && v) {
-			if (pb_parse_size(v, &size)) {
-				fprintf(stderr, "pinsem: bad --size '%s'\n", v);
-				return 2;
-			}
-			i++;
-		} else if (!strcmp(a, "--fsdax-dir") && v) {
-			o.fsdax_dir = argv[++i];
-		} else if (!strcmp(a, "--devdax") && v) {
-			o.devdax = argv[++i];
-		} else if (!strcmp(a, "--dir") && v) {
-			o.dir = argv[++i];
-		} else if (a[0] != '-' && !file) {
-			file = a;
-		} else {
-			fprintf(stderr,
-				"usage: pinsem [--size SIZE] [--fsdax-dir DIR] "
-				"[--devdax PATH] [--dir DIR] FILE\n");
-			return 2;
-		}
-	}
-	if (!file) {
-		fprintf(stderr, "pinsem: no semantics file\n");
+	if (pb_opts_parse(&o, argc, argv, &gbc, gb, &file, why, sizeof(why)) ||
+	    gbc > 1) {
+		fprintf(stderr, "pinsem: %s\n",
+			gbc > 1 ? "no --benchmark_* options here" : why);
 		return 2;
 	}
+	if (o.help || !file) {
+		fprintf(o.help ? stdout : stderr,
+			"usage: pinsem [--size SIZE] [--fsdax-dir DIR] "
+			"[--devdax PATH] [--dir DIR] FILE\n(pinbench's "
+			"options: pinbench --help)\n");
+		return o.help ? 0 : 2;
+	}
+	if (o.sizes_given)
+		size = o.sizes[0];
 	f = fopen(file, "r");
 	if (!f) {
 		fprintf(stderr, "pinsem: %s: %s\n", file, strerror(errno));
@@ -129,7 +115,9 @@ int main(int argc, char **argv)
 					.nvmas = 1,
 					.write = write };
 		pb_pins_outstanding(&pins0);
-		r = pb_case_open(&c, pr, bk, &o, &p, why);
+		r = pb_case_check(pr, bk, &o, &p, why);
+		if (!r)
+			r = pb_case_open(&c, pr, bk, &o, &p, why);
 		if (r == PB_SKIP) {
 			printf("ok %d - %s %s write:%d -> %s # SKIP %s\n", n,
 			       pname, bname, write, expect, why);

@@ -34,6 +34,7 @@ make -s asan >/dev/null
 for t in build-asan/tests/test_*; do
 	step "unit $(basename "$t") (ASan/LSan)" env ASAN_OPTIONS=detect_leaks=1 "$t"
 done
+step "unit: results model and lab plan (pytest)" /usr/bin/python3 -m pytest -q -p no:cacheprovider scripts/tests
 step "integration (pinbench on this kernel)" bench/tests/integration.sh
 step "compare (statistics on synthetic shifts, bad input)" scripts/tests/compare.sh
 step "report and dashboard (sentences, plots, Chromium render)" scripts/tests/report.sh

@@ -56,8 +56,9 @@ rc=0
 [ -f "$work/runs.tsv" ] || die "fio: the runner wrote no runs.tsv (exit $rc)"
 cp "$work/runs.tsv" "$work/env.txt" "$out/"
 tar -C "$work" -cJf "$out/fio-raw.tar.xz" raw
-/usr/bin/python3 "$top/scripts/fio_results.py" "$work" "$out/fio.json" --label "host-$(uname -r)" \
+bash "$top/scripts/lab" fio-results "$work" "$out/fio.json" --label "host-$(uname -r)" \
 	--summary "$out/fio-summary.md" || rc=1
 echo "runner exit: $rc" >>"$out/manifest.txt"
+bash "$top/scripts/lab" index --host "$out" fio.json
 [ "$rc" -eq 0 ] || die "fio $id: failures (results/$id/runs.tsv)"
 say "fio $id: done -> results/$id"

@@ -46,7 +46,7 @@ printf '%q ' "$@" >"$out/perf-command.txt"
 echo >>"$out/perf-command.txt"
 if [ "$mode" = stat ]; then
 	perf stat -r "$reps" -x, -e "$events" -o "$out/perf-stat.csv" -- "$@"
-	/usr/bin/python3 "$top/scripts/perf_profile.py" stat "$out/perf-stat.csv" >"$out/perf-stat.md"
+	bash "$top/scripts/lab" profile stat "$out/perf-stat.csv" >"$out/perf-stat.md"
 	cat "$out/perf-stat.md"
 	say "perf stat: $out/perf-stat.csv, perf-stat.md ($reps repetitions)"
 	exit 0
@@ -58,11 +58,11 @@ trap 'rm -f "$data"' EXIT
 say "perf record: -g -e $ev -F $freq"
 perf record -q -g -e "$ev" -F "$freq" -o "$data" -- "$@"
 perf script -i "$data" 2>/dev/null >"$out/perf.script"
-/usr/bin/python3 "$top/scripts/perf_profile.py" fold "$out/perf.script" >"$out/perf.folded"
+bash "$top/scripts/lab" profile fold "$out/perf.script" >"$out/perf.folded"
 rm -f "$out/perf.script"
-/usr/bin/python3 "$top/scripts/perf_profile.py" flame "$out/perf.folded" "$out/flame.svg" \
+bash "$top/scripts/lab" profile flame "$out/perf.folded" "$out/flame.svg" \
 	--title "${title:-$*}"
-/usr/bin/python3 "$top/scripts/perf_profile.py" pinpath "$out/perf.folded" >"$out/perf-pinpath.md"
+bash "$top/scripts/lab" profile pinpath "$out/perf.folded" >"$out/perf-pinpath.md"
 pinlab_perf_report "$data" "$out/perf-report.txt"
 echo "event: $ev at $freq Hz; $(awk '{s+=$NF} END{print s}' "$out/perf.folded") samples" >>"$out/perf-command.txt"
 head -20 "$out/perf-pinpath.md"

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -10,6 +11,12 @@
 #include <unistd.h>
 
 #include "../lib/backing.h"
+
+static const struct pb_option devdax_options[] = {
+	{ "devdax", PB_OPT_STR, offsetof(struct pb_opts, devdax), 0, "PATH",
+	  "device-DAX character device, e.g. /dev/dax0.0" },
+	PB_OPT_END,
+};
 
 static int devdax_attr(const struct pb_opts *o, const char *attr, uint64_t *v)
 {
@@ -71,6 +78,7 @@ const struct pb_backing pb_backing_devdax = {
 	.name = "devdax",
 	.desc = "device-DAX character device (--devdax), MAP_SHARED",
 	.flags = PB_BK_DAX | PB_BK_SHARED,
+	.options = devdax_options,
 	.page_size = devdax_page_size,
 	.available = devdax_available,
 	.map = devdax_map,

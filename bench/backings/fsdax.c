@@ -4,11 +4,18 @@
  * The file must report STATX_ATTR_DAX; anything else is refused.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../lib/backing.h"
+
+static const struct pb_option fsdax_options[] = {
+	{ "fsdax-dir", PB_OPT_STR, offsetof(struct pb_opts, fsdax_dir), 0,
+	  "DIR", "directory on a filesystem mounted -o dax" },
+	PB_OPT_END,
+};
 
 static int fsdax_available(const struct pb_opts *o, char *why)
 {
@@ -55,6 +62,7 @@ const struct pb_backing pb_backing_fsdax = {
 	.desc = "file on a filesystem mounted -o dax (--fsdax-dir), "
 		"MAP_SHARED",
 	.flags = PB_BK_FILE | PB_BK_DAX | PB_BK_SHARED,
+	.options = fsdax_options,
 	.page_size = pb_page_size_base,
 	.available = fsdax_available,
 	.map = fsdax_map,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* hugetlb_2m, hugetlb_1g: MAP_HUGETLB from the hugetlb pool of that size. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -24,6 +25,21 @@ static int hugetlb_available(size_t kb, char *why)
 	return PB_OK;
 }
 
+/* the pool belongs to these backings: grown as root unless --no-reserve */
+static const struct pb_option hugetlb_options[] = {
+	{ "no-reserve", PB_OPT_NOFLAG, offsetof(struct pb_opts, reserve), 0,
+	  NULL,
+	  "never grow the hugetlb pool; skip when too few pages are free" },
+	PB_OPT_END,
+};
+
+static int hugetlb_reserve(const struct pb_opts *o, size_t len, int shift,
+			   char *why)
+{
+	return pb_hugetlb_ensure((1UL << shift) / 1024, o->node, len >> shift,
+				 o->reserve, why);
+}
+
 static int hugetlb_map(struct pb_mem *m, size_t len, int shift, char *why)
 {
 	return pb_map_aligned(m, len, 1UL << shift, PROT_READ | PROT_WRITE,
@@ -43,6 +59,11 @@ static int hugetlb_map(struct pb_mem *m, size_t len, int shift, char *why)
 		(void)o;                                                \
 		return hugetlb_available((1UL << (SHIFT)) / 1024, why); \
 	}                                                               \
+	static int NAME##_reserve(const struct pb_opts *o, size_t len,  \
+				  char *why)                            \
+	{                                                               \
+		return hugetlb_reserve(o, len, (SHIFT), why);           \
+	}                                                               \
 	static int NAME##_map(struct pb_mem *m, size_t len,             \
 			      const struct pb_opts *o, char *why)       \
 	{                                                               \
@@ -53,8 +74,10 @@ static int hugetlb_map(struct pb_mem *m, size_t len, int shift, char *why)
 		.name = #NAME,                                          \
 		.desc = DESC,                                           \
 		.flags = PB_BK_HUGETLB,                                 \
+		.options = hugetlb_options,                             \
 		.page_size = NAME##_page_size,                          \
 		.available = NAME##_available,                          \
+		.reserve = NAME##_reserve,                              \
 		.map = NAME##_map,                                      \
 		.unmap = pb_unmap_common,                               \
 	}

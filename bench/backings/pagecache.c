@@ -1,10 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /* pagecache: a regular file on a disk filesystem (--dir), MAP_SHARED. */
 #include <errno.h>
+#include <stddef.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "../lib/backing.h"
+
+/* also where the odirect probe puts its O_DIRECT file */
+static const struct pb_option pagecache_options[] = {
+	{ "dir", PB_OPT_STR, offsetof(struct pb_opts, dir), 0, "DIR",
+	  "directory on a disk filesystem for the file (and for the odirect "
+	  "probe's; default /var/tmp)" },
+	PB_OPT_END,
+};
 
 static int pagecache_available(const struct pb_opts *o, char *why)
 {
@@ -34,6 +43,7 @@ const struct pb_backing pb_backing_pagecache = {
 	.name = "pagecache",
 	.desc = "page-cache pages of a file in --dir, MAP_SHARED",
 	.flags = PB_BK_FILE | PB_BK_SHARED,
+	.options = pagecache_options,
 	.page_size = pb_page_size_base,
 	.available = pagecache_available,
 	.map = pagecache_map,

@@ -39,10 +39,17 @@ struct pb_backing {
 	const char *name;
 	const char *desc;
 	unsigned flags;
+	/* Its own command-line options (PB_OPT_END-terminated), or NULL. */
+	const struct pb_option *options;
 	/* The backing's page size: sizes and VMA chunks are multiples of it. */
 	size_t (*page_size)(const struct pb_opts *o);
 	/* Can this machine provide it at all?  PB_OK or PB_SKIP + why. */
 	int (*available)(const struct pb_opts *o, char *why);
+	/*
+	 * Optional: prepare what the machine must provide before mapping
+	 * (the hugetlb pool), in the measuring process; undone at exit.
+	 */
+	int (*reserve)(const struct pb_opts *o, size_t len, char *why);
 	/* Map len bytes at m->addr (aligned to page_size). */
 	int (*map)(struct pb_mem *m, size_t len, const struct pb_opts *o,
 		   char *why);
@@ -60,13 +67,21 @@ extern const struct pb_backing *const pb_backings[];
 extern const size_t pb_nbackings;
 const struct pb_backing *pb_backing_find(const char *name);
 
-/* Parameter check, before anything is mapped: PB_OK or PB_FAIL + why. */
+/*
+ * Parameter check, before anything is mapped: PB_OK, PB_SKIP or PB_FAIL +
+ * why.  Part of pb_case_check (probe.h), the one place a case is checked.
+ */
 int pb_backing_check(const struct pb_backing *bk, const struct pb_opts *o,
 		     size_t len, unsigned nvmas, char *why);
+
+/* ---- setup.c: a checked case's memory ---------------------------------- */
+/* The backing's reserve(), if it has one (in the measuring process). */
+int pb_mem_reserve(const struct pb_backing *bk, const struct pb_opts *o,
+		   size_t len, char *why);
 /*
- * Full setup in the calling process: reserve hugetlb pages if needed, map,
- * apply NUMA placement, split into nvmas VMAs, fault every page in, verify
- * VMAs, THP/DAX and placement.  On failure nothing stays mapped.
+ * Map (after pb_mem_reserve), apply NUMA placement, split into nvmas VMAs,
+ * fault every page in, verify VMAs, THP/DAX and placement.  The parameters
+ * were checked by pb_case_check.  On failure nothing stays mapped.
  */
 int pb_mem_setup(struct pb_mem *m, const struct pb_backing *bk,
 		 const struct pb_opts *o, size_t len, unsigned nvmas,
@@ -84,12 +99,14 @@ void pb_unmap_common(struct pb_mem *m);
 int pb_make_file(struct pb_mem *m, const char *dir, const char *tag, size_t len,
 		 bool fill, char *why);
 
-/* hugetlb pool: make sure npages of size_kb are free (grow if allowed). */
+/* ---- pool.c: the hugetlb pool ----------------------------------------- */
+/* Make sure npages of size_kb are free (grow if allowed). */
 int pb_hugetlb_ensure(size_t size_kb, int node, uint64_t npages, bool may_grow,
 		      char *why);
 /* Put every pool we grew back to where it was; safe to call twice. */
 void pb_hugetlb_restore(void);
 
+/* ---- setup.c: helpers for files and filesystems ------------------------ */
 /* Is this open file DAX?  statx STATX_ATTR_DAX: 1 yes, 0 no, -errno. */
 int pb_fd_is_dax(int fd);
 /* Is dir on tmpfs (shmem, not page cache)? */

@@ -33,18 +33,52 @@ struct pb_opts {
 	uint64_t iterations;  /* fixed iterations per run, 0: Google Benchmark
 				 decides */
 	bool sizes_given;     /* else each backing: max(16M, its page size) */
-	bool list;
+	const char *list;     /* NULL: no --list; "text" or "json" */
 	bool help;
 	bool reserve; /* raise the hugetlb pool when short, restore at exit */
 };
 
 /*
- * Splits argv: pinbench's options are parsed into o, Google Benchmark's
- * (--benchmark_*, --v) are copied to gb_argv (gb_argv[0] = argv[0]).
- * Returns 0, or -1 with a one-line message in err.
+ * An option, declared beside what it configures (fio's engine options are
+ * the model): the general ones in opts.c, a backing's in its file
+ * (struct pb_backing.options), a probe's in its (struct pb_probe.options).
+ * Every value lands in struct pb_opts at off.
+ */
+enum pb_opt_kind {
+	PB_OPT_FLAG,   /* sets a bool */
+	PB_OPT_NOFLAG, /* clears a bool (--no-...) */
+	PB_OPT_SIZES,  /* list of sizes: 16M,1G */
+	PB_OPT_PPCS,   /* list of counts or 'all' */
+	PB_OPT_COUNTS, /* list of 1..65536 */
+	PB_OPT_WRITES, /* list of 0/1 */
+	PB_OPT_NODE,   /* a NUMA node */
+	PB_OPT_STR,    /* a string */
+	PB_OPT_U64,    /* 1..1e9 */
+	PB_OPT_CHOICE, /* a string from arg's '|' list, or the flag alone */
+};
+
+struct pb_option {
+	const char *name;
+	enum pb_opt_kind kind;
+	size_t off;  /* offset of the field in struct pb_opts */
+	size_t noff; /* offset of its count, for lists */
+	const char *arg, *help;
+};
+
+#define PB_OPT_END                                  \
+	{                                           \
+		NULL, PB_OPT_FLAG, 0, 0, NULL, NULL \
+	}
+
+/*
+ * Splits argv: every declared option is parsed into o, Google Benchmark's
+ * (--benchmark_*, --v) are copied to gb_argv (gb_argv[0] = argv[0]); a
+ * word that is not an option goes to *positional when it is given (at most
+ * one), else it is an error.  Returns 0, or -1 with a one-line message.
  */
 int pb_opts_parse(struct pb_opts *o, int argc, char **argv, int *gb_argc,
-		  char **gb_argv, char *err, size_t errlen);
+		  char **gb_argv, const char **positional, char *err,
+		  size_t errlen);
 void pb_opts_usage(FILE *f);
 
 #endif

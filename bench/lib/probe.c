@@ -82,16 +82,9 @@ int pb_case_open(struct pb_ctx *c, const struct pb_probe *pr,
 	c->p = *p;
 	c->t.mem.fd = -1;
 	c->t.child.cmd_fd = c->t.child.reply_fd = -1;
-	r = pb_case_check(pr, bk, o, p, why);
+	r = pb_mem_reserve(bk, o, p->size, why);
 	if (r)
 		return r;
-	if (bk->flags & PB_BK_HUGETLB) {
-		size_t ps = bk->page_size(o);
-		r = pb_hugetlb_ensure(ps / 1024, o->node, p->size / ps,
-				      o->reserve, why);
-		if (r)
-			return r;
-	}
 	if (pr->flags & PB_PR_REMOTE) {
 		r = pb_child_start(&c->t.child, bk, o, p->size, p->nvmas, why);
 		if (r)

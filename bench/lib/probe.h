@@ -58,6 +58,8 @@ struct pb_probe {
 	const char *path; /* the kernel path reached */
 	const char *via;  /* how userspace reaches it */
 	unsigned flags;
+	/* Its own command-line options (PB_OPT_END-terminated), or NULL. */
+	const struct pb_option *options;
 	/* Can this machine run it at all?  PB_OK or PB_SKIP + why. */
 	int (*available)(const struct pb_opts *o, char *why);
 	/* Optional: refuse a backing or parameter set. */
@@ -78,11 +80,17 @@ const struct pb_probe *pb_probe_find(const char *name);
 /* Pages of a call: ppc, or the whole buffer for PB_PPC_ALL. */
 uint64_t pb_ppc_pages(const struct pb_ctx *c);
 
-/* Whether probe x backing x params can run here, with the reason. */
+/*
+ * Whether probe x backing x params can run here, with the reason: the one
+ * check of a case (PB_FAIL: bad parameters; PB_SKIP: this machine cannot).
+ */
 int pb_case_check(const struct pb_probe *pr, const struct pb_backing *bk,
 		  const struct pb_opts *o, const struct pb_params *p,
 		  char *why);
-/* Map the target (here or in a child) and open the probe. */
+/*
+ * Open a case that passed pb_case_check: reserve what the backing needs,
+ * map the target (here or in a child) and open the probe.
+ */
 int pb_case_open(struct pb_ctx *c, const struct pb_probe *pr,
 		 const struct pb_backing *bk, const struct pb_opts *o,
 		 const struct pb_params *p, char *why);

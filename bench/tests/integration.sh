@@ -7,7 +7,7 @@ set -euo pipefail
 
 top="$(cd "$(dirname "$0")/../.." && pwd)"
 pb="${PINBENCH:-$top/bench/pinbench}"
-gbjson=(/usr/bin/python3 "$top/scripts/gbjson.py")
+gbjson=(bash "$top/scripts/lab")
 tmp="$(mktemp -d /tmp/pinlab-it.XXXXXX)"
 dir="$(mktemp -d /var/tmp/pinlab-it.XXXXXX)"
 trap 'rm -rf "$tmp" "$dir"' EXIT

@@ -21,7 +21,7 @@ static int parse(struct pb_opts *o, char *err, int argc, ...)
 	for (int i = 1; i <= argc; i++)
 		argv[i] = va_arg(ap, char *);
 	va_end(ap);
-	return pb_opts_parse(o, argc + 1, argv, &gbc, gb, err, PB_WHY);
+	return pb_opts_parse(o, argc + 1, argv, &gbc, gb, NULL, err, PB_WHY);
 }
 
 static void sizes(void **state)
@@ -102,12 +102,40 @@ static void passthrough(void **state)
 	int n;
 
 	(void)state;
-	assert_int_equal(pb_opts_parse(&o, 5, argv, &n, gb, err, PB_WHY), 0);
+	assert_int_equal(pb_opts_parse(&o, 5, argv, &n, gb, NULL, err, PB_WHY),
+			 0);
 	assert_int_equal(n, 4);
 	assert_string_equal(gb[1], "--benchmark_filter=anon");
 	assert_string_equal(gb[2], "--benchmark_repetitions=9");
 	assert_string_equal(gb[3], "--v=2");
 	assert_string_equal(o.label, "x");
+}
+
+/* options declared in a backing's file parse like the general ones */
+static void declared_beside(void **state)
+{
+	char *argv[] = { "pinsem", "--fsdax-dir=/mnt/x", "--devdax", "/dev/d",
+			 "--list", "table.txt",		 "--dir=/d" };
+	char *gb[8], err[PB_WHY];
+	const char *pos = NULL;
+	struct pb_opts o;
+	int n;
+
+	(void)state;
+	assert_int_equal(pb_opts_parse(&o, 7, argv, &n, gb, &pos, err, PB_WHY),
+			 0);
+	assert_string_equal(o.fsdax_dir, "/mnt/x");
+	assert_string_equal(o.devdax, "/dev/d");
+	assert_string_equal(o.dir, "/d");
+	assert_string_equal(o.list, "text");
+	assert_string_equal(pos, "table.txt");
+	assert_int_equal(parse(&o, err, 1, "--list=json"), 0);
+	assert_string_equal(o.list, "json");
+	/* one positional word at most, and none where none is taken */
+	char *two[] = { "pinsem", "a", "b" };
+	assert_int_equal(pb_opts_parse(&o, 3, two, &n, gb, &pos, err, PB_WHY),
+			 -1);
+	assert_non_null(strstr(err, "unexpected argument 'b'"));
 }
 
 static void bad_input(void **state)
@@ -132,6 +160,7 @@ static void bad_input(void **state)
 	assert_int_equal(parse(&o, err, 1, "--size"), -1);
 	assert_non_null(strstr(err, "needs a value"));
 	assert_int_equal(parse(&o, err, 1, "--list=yes"), -1);
+	assert_non_null(strstr(err, "not one of text|json"));
 	assert_int_equal(parse(&o, err, 1, "--dir="), -1);
 	assert_int_equal(parse(&o, err, 1, "stray"), -1);
 	assert_int_equal(parse(&o, err, 1,
@@ -148,6 +177,7 @@ int main(void)
 		cmocka_unit_test(defaults),
 		cmocka_unit_test(lists_and_values),
 		cmocka_unit_test(passthrough),
+		cmocka_unit_test(declared_beside),
 		cmocka_unit_test(bad_input),
 	};
 	return cmocka_run_group_tests_name("opts", tests, NULL, NULL);

@@ -7,7 +7,7 @@ set -euo pipefail
 top="$(cd "$(dirname "$0")/../.." && pwd)"
 tmp="$(mktemp -d /tmp/pinlab-cmp.XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
-cmp=(/usr/bin/python3 "$top/scripts/compare.py")
+cmp=(bash "$top/scripts/lab" compare)
 synth=(/usr/bin/python3 "$top/scripts/tests/synth_gb.py")
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -72,20 +72,31 @@ else notok "text format: $long lines over 80 columns"; sed 's/^/# /' "$tmp/mail"
 
 # the environment diff reads the files beside each set: another accelerator
 # and another kernel config are said at the top
-mkdir -p "$tmp/r1" "$tmp/r2"
-cp "$tmp/a.json" "$tmp/r1/v.det.json"
-cp "$tmp/b.json" "$tmp/r2/v.det.json"
+# (each run's index names its set, the boot's QEMU command line and the
+# variant's kernel config)
+for r in r1 r2; do
+	mkdir -p "$tmp/$r/v.det"
+	printf '{"schema": 1, "id": "%s", "kind": "lab", "manifest": {}, "boots": [{"id": "v.det", "files": {"qemu-cmdline": "v.det/qemu-cmdline"}}], "kernels": {"v": {"config": "v.config"}}, "sets": [{"id": "v.det", "kind": "pinbench", "base": "6.1", "variant": "v", "mode": "deterministic", "boot": 1, "placement": "default", "matrix": "", "series": "v", "file": "v.det/pinbench.json", "boot_id": "v.det"}]}\n' "$r" >"$tmp/$r/run.json"
+done
+cp "$tmp/a.json" "$tmp/r1/v.det/pinbench.json"
+cp "$tmp/b.json" "$tmp/r2/v.det/pinbench.json"
 printf 'host: hostA\ncpu: cpuA\n' >"$tmp/r1/manifest.txt"
 printf 'host: hostB\ncpu: cpuA\n' >"$tmp/r2/manifest.txt"
-echo 'qemu-system-x86_64 -machine pc\,accel=tcg -icount shift=0 -smp 1' >"$tmp/r1/v.det.qemu-cmdline"
-echo 'qemu-system-x86_64 -machine pc\,accel=kvm -smp 1' >"$tmp/r2/v.det.qemu-cmdline"
+sed -i 's/"manifest": {}/"manifest": {"host": "hostA", "cpu": "cpuA"}/' "$tmp/r1/run.json"
+sed -i 's/"manifest": {}/"manifest": {"host": "hostB", "cpu": "cpuA"}/' "$tmp/r2/run.json"
+echo 'qemu-system-x86_64 -machine pc\,accel=tcg -icount shift=0 -smp 1' >"$tmp/r1/v.det/qemu-cmdline"
+echo 'qemu-system-x86_64 -machine pc\,accel=kvm -smp 1' >"$tmp/r2/v.det/qemu-cmdline"
 printf 'CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=1\n' >"$tmp/r1/v.config"
 printf 'CONFIG_A=y\nCONFIG_B=y\nCONFIG_C=1\n' >"$tmp/r2/v.config"
-"${cmp[@]}" "$tmp/r1/v.det.json" "$tmp/r2/v.det.json" >"$tmp/env"
+"${cmp[@]}" "$tmp/r1/v.det" "$tmp/r2/v.det" >"$tmp/env"
 if grep -q "WARNING: different accelerators (tcg -icount shift=0 vs kvm)" "$tmp/env" &&
 	grep -q "WARNING: different hosts" "$tmp/env" && grep -q "config CONFIG_B: n -> y" "$tmp/env" &&
 	! grep -q "CONFIG_A" "$tmp/env"; then ok "environment diff: accel, host and the one config line that differs"
 else notok "environment diff"; sed 's/^/# /' "$tmp/env"; fi
+# two run directories: every set they share, each with its primary metric
+if "${cmp[@]}" "$tmp/r1" "$tmp/r2" >"$tmp/runs" && grep -q "^=== v.det: r1 -> r2" "$tmp/runs" &&
+	grep -q "shift:5" "$tmp/runs"; then ok "two run directories: their shared set compared"
+else notok "two run directories"; sed 's/^/# /' "$tmp/runs"; fi
 
 # 3 repetitions a side cannot reach p < 0.05 (smallest p 0.1): said, not
 # reported as "no difference"
@@ -107,7 +118,7 @@ bad() { # bad DESCRIPTION PATTERN ARGS...
 		ok "bad input: $d -> exit $rc: $(head -1 "$tmp/be")"
 	else notok "bad input: $d -> exit $rc"; sed 's/^/# /' "$tmp/be"; fi
 }
-bad "missing file" "No such file" "$tmp/nope.json" "$tmp/a.json"
+bad "missing file" "no result set .*nope.json" "$tmp/nope.json" "$tmp/a.json"
 echo '{"results": []}' >"$tmp/other.json"
 bad "JSON of another tool" "not Google Benchmark JSON" "$tmp/other.json" "$tmp/a.json"
 echo 'not json' >"$tmp/text.json"

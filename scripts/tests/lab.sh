@@ -44,7 +44,7 @@ for v in ${variants//,/ }; do
 	if grep -q "^variant $v wallclock boot 1: ok" "$out/manifest.txt" 2>/dev/null; then
 		ok "$v: built, booted, finished ($(grep "^variant $v wallclock boot 1" "$out/manifest.txt" | cut -d, -f2-))"
 	else notok "$v: $(grep "^variant $v" "$out/manifest.txt" 2>/dev/null || echo 'no manifest line')"; fi
-	tap="$out/$v.semantics.tap"
+	tap="$out/$v/semantics.tap"
 	if [ -f "$tap" ] && grep -q "^ok" "$tap" && ! grep -q "^not ok" "$tap" &&
 		grep -q "semantics: [0-9]* passed, 0 failed" "$tap"; then
 		ok "$v: semantics $(tail -1 "$tap")"
@@ -53,42 +53,42 @@ for v in ${variants//,/ }; do
 		grep -q "^ok .* gup_test.pin_longterm fsdax write:1 -> EOPNOTSUPP$" "$tap"; then
 		ok "$v: FS-DAX long-term pin refused with EOPNOTSUPP (no SKIP)"
 	else notok "$v: the FS-DAX refusal was not checked for real"; fi
-	if /usr/bin/python3 "$top/scripts/gbjson.py" check "$out/$v.json" \
+	if bash "$top/scripts/lab" check "$out/$v/pinbench.json" \
 		--require-run '^gup_test.pin_remote_longterm/anon/' \
 		--require-run '^gup_test.pin_longterm/devdax/' \
 		--require-run '^gup_test.gup_fast/fsdax/' \
 		--require-run '^gup_test.pin_fast/thp/' >"$tmp/chk" 2>&1; then
 		ok "$v: JSON read back: $(tail -1 "$tmp/chk")"
 	else notok "$v: JSON"; sed 's/^/# /' "$tmp/chk"; fi
-	if /usr/bin/python3 -c 'import sys; sys.path.insert(0, sys.argv[3]); import pinlab_json; d = pinlab_json.load(sys.argv[1]); sys.exit(d["context"]["label"] != sys.argv[2] or "6.1" not in d["context"]["kernel_release"])' "$out/$v.json" "$v" "$top/scripts"; then
+	if PYTHONPATH="$top/scripts" /usr/bin/python3 -c 'import sys; from pinlab import store; d = store.load_json(sys.argv[1]); sys.exit(d["context"]["label"] != sys.argv[2] or "6.1" not in d["context"]["kernel_release"])' "$out/$v/pinbench.json" "$v"; then
 		ok "$v: JSON context: label $v, kernel 6.1"
 	else notok "$v: JSON context label/kernel"; fi
-	if /usr/bin/python3 "$top/scripts/gbjson.py" check "$out/$v.node1.json" >/dev/null 2>&1 &&
-		xzgrep -q '"mem_node": 1' "$out/$v.node1.json"*; then
+	if bash "$top/scripts/lab" check "$out/$v/pinbench-node1.json" >/dev/null 2>&1 &&
+		xzgrep -q '"mem_node": 1' "$out/$v/pinbench-node1.json"*; then
 		ok "$v: node 1 placement measured (mem_node 1)"
 	else notok "$v: node 1 placement"; fi
 	# fio in the guest: measured from anon buffers, and io_uring's long-term
 	# registration of FS-DAX buffers refused as the job expects
-	if /usr/bin/python3 "$top/scripts/gbjson.py" check "$out/$v.fio.json" \
+	if bash "$top/scripts/lab" check "$out/$v/fio.json" \
 		--require-run '^fio.odirect/anon/' --require-run '^fio.iouring/anon/' \
 		--require-run '^fio.odirect/fsdax/' >"$tmp/fchk" 2>&1 &&
 		grep -q "1 refused as expected" "$tmp/fchk" &&
-		grep -q "^fio.iouring/fsdax/.*expected-refusal" "$out/$v.fio-runs.tsv"; then
+		grep -q "^fio.iouring/fsdax/.*expected-refusal" "$out/$v/fio-runs.tsv"; then
 		ok "$v: fio in the guest: $(tail -1 "$tmp/fchk"), io_uring fixedbufs on FS-DAX refused (EOPNOTSUPP)"
-	else notok "$v: fio in the guest"; sed 's/^/# /' "$tmp/fchk" "$out/$v.fio-runs.tsv" 2>/dev/null; fi
+	else notok "$v: fio in the guest"; sed 's/^/# /' "$tmp/fchk" "$out/$v/fio-runs.tsv" 2>/dev/null; fi
 	# perf in the guest: the profile's stacks reach the long-term slow path
-	if grep -q "^| __gup_longterm_locked |" "$out/$v.perf-pinpath.md" 2>/dev/null &&
-		grep -q "<rect" "$out/$v.flame.svg" 2>/dev/null; then
+	if grep -q "^| __gup_longterm_locked |" "$out/$v/perf-pinpath.md" 2>/dev/null &&
+		grep -q "<rect" "$out/$v/flame.svg" 2>/dev/null; then
 		ok "$v: perf profile in the guest: __gup_longterm_locked in the stacks, flame graph drawn"
-	else notok "$v: perf profile"; head -5 "$out/$v.perf-pinpath.md" 2>/dev/null | sed 's/^/# /'; fi
+	else notok "$v: perf profile"; head -5 "$out/$v/perf-pinpath.md" 2>/dev/null | sed 's/^/# /'; fi
 done
-if grep -q "ENOMEM" "$out/vmas-array.semantics.tap" &&
-	grep -q "^ok .*2097156K\|^ok .* anon write:1 -> ENOMEM" "$out/vmas-array.semantics.tap"; then
+if grep -q "ENOMEM" "$out/vmas-array/semantics.tap" &&
+	grep -q "^ok .*2097156K\|^ok .* anon write:1 -> ENOMEM" "$out/vmas-array/semantics.tap"; then
 	ok "vmas-array: a 512Ki+1-page long-term call fails with ENOMEM"
 else notok "vmas-array: the ENOMEM semantic"; fi
 
 # the semantics can fail: baseline's table on vmas-array must catch ENOMEM
-cross="$out/vmas-array.semantics-cross.tap"
+cross="$out/vmas-array/semantics-cross.tap"
 if grep -q "^not ok .*gup_test.pin_longterm anon write:1 -> ok: got ENOMEM" "$cross" 2>/dev/null &&
 	grep -q "semantics: .* [1-9][0-9]* failed" "$cross"; then
 	ok "baseline's semantics fail on vmas-array: $(tail -1 "$cross")"
@@ -99,7 +99,6 @@ else notok "the cross-check did not fail as it should"; fi
 kpt="$tmp/kp"
 cp -a "$top/kernel-patches/6.1" "$kpt"
 mkdir -p "$kpt/broken"
-cp "$kpt/baseline/semantics" "$kpt/broken/semantics"
 printf '%s\n' '--- a/mm/gup.c' '+++ b/mm/gup.c' '@@ -1,3 +1,3 @@' ' this context' '-does not exist' '+in mm/gup.c' ' at all' >"$kpt/broken/0001-broken.patch"
 cat >"$kpt/broken/variant.conf" <<'CONF'
 DESCRIPTION="a patch that does not apply (lab test)"
@@ -113,7 +112,7 @@ rc=$?
 set -e
 m="$tmp/failtest/manifest.txt"
 if [ "$rc" -eq 1 ] && grep -q "^variant broken: FAILED build" "$m" 2>/dev/null &&
-	grep -q "does not apply" "$tmp/failtest/broken.build.log"; then
+	grep -q "does not apply" "$tmp/failtest/kernels/broken/build.log"; then
 	ok "a series that does not apply: FAILED build, logged, exit 1"
 else notok "broken variant (exit $rc)"; sed 's/^/# /' "$tmp/fail.log" | tail -5; fi
 if grep -q "^variant baseline wallclock boot 1: FAILED: hung: killed after 8 s" "$m" 2>/dev/null; then
@@ -121,24 +120,33 @@ if grep -q "^variant baseline wallclock boot 1: FAILED: hung: killed after 8 s" 
 else notok "timeout not recorded"; sed 's/^/# /' "$m" 2>/dev/null; fi
 if ! pgrep -f "qemu-system-x86_64.*pinlab-vm" >/dev/null; then ok "no VM left running"
 else notok "a VM is still running"; fi
-# a run stopped from outside (SIGTERM, as CI or a user's kill) takes its VM with it
-PINLAB_RESULTS="$tmp" bash "$top/scripts/lab" run --variants baseline --matrix smoke --accel tcg \
-	--id termtest >"$tmp/term.log" 2>&1 &
-lpid=$!
-for _ in $(seq 60); do
-	grep -q "pinlab-guest:" "$tmp/termtest/baseline.console.log" 2>/dev/null && break
-	sleep 1
+# a run stopped from outside takes its VM with it: SIGTERM (as CI or a
+# user's kill) is caught; SIGKILL cannot be, and the VM's parent-death
+# signal ends it
+for sig in TERM KILL; do
+	id="${sig,,}test"
+	PINLAB_RESULTS="$tmp" bash "$top/scripts/lab" run --variants baseline --matrix smoke --accel tcg \
+		--id "$id" >"$tmp/$id.log" 2>&1 &
+	lpid=$!
+	seen=0
+	for _ in $(seq 120); do
+		if grep -qs "pinlab-guest:" /tmp/pinlab-vm."$id".*/console.log; then seen=1; break; fi
+		sleep 1
+	done
+	qemu="$(pgrep -f "qemu-system-x86_64.*pinlab-vm\.$id\." || true)"
+	kill -"$sig" "$lpid"
+	rc=0
+	wait "$lpid" || rc=$?
+	sleep 2
+	if [ "$seen" -eq 1 ] && [ -n "$qemu" ] && [ "$rc" -ne 0 ] &&
+		! pgrep -f "qemu-system-x86_64.*pinlab-vm\.$id\." >/dev/null; then
+		ok "a run killed with SIG$sig while its guest runs exits $rc and leaves no VM (QEMU $qemu gone)"
+	else
+		notok "SIG$sig: guest seen $seen, QEMU '$qemu', exit $rc, VM $(pgrep -f "qemu-system-x86_64.*pinlab-vm\.$id\." || echo gone)"
+		pkill -9 -f "qemu-system-x86_64.*pinlab-vm\.$id\." || true
+	fi
+	rm -rf /tmp/pinlab-vm."$id".*
 done
-kill -TERM "$lpid"
-rc=0
-wait "$lpid" || rc=$?
-sleep 1
-if [ "$rc" -ne 0 ] && ! pgrep -f "qemu-system-x86_64.*termtest" >/dev/null; then
-	ok "a run killed with SIGTERM during a boot exits $rc and leaves no VM"
-else
-	notok "SIGTERM: exit $rc, VM $(pgrep -f "qemu-system-x86_64.*termtest" || echo gone)"
-	pkill -9 -f "qemu-system-x86_64.*termtest" || true
-fi
 
 echo "1..$n"
 echo "lab: $((n - failed)) passed, $failed failed"

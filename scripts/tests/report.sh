@@ -28,8 +28,10 @@ fmt='gup_test.pin_longterm/anon/size_kb:4096/ppc:{name}/vmas:1/write:1'
 "${synth[@]}" "$run/baseline.det.json" 1 0,0,0 --names 1,512,0 --format "$fmt" --label baseline
 "${synth[@]}" "$run/slower.det.json" 2 0,5,0 --names 1,512,0 --format "$fmt" --label slower
 cp "$run/baseline.det.json" "$run/same.det.json"
-printf 'run: 20990101-synthetic\nhost: test\ncpu: test\n' >"$run/manifest.txt"
-if "$py" "$top/scripts/report.py" "$run" >"$tmp/out" 2>&1; then
+printf 'run: 20990101-synthetic\nhost: test\ncpu: test\nqemu: synthetic\n' >"$run/manifest.txt"
+lab=(bash "$top/scripts/lab")
+"${lab[@]}" index "$run" >/dev/null
+if "${lab[@]}" report "$run" >"$tmp/out" 2>&1; then
 	if grep -q '^\*\*slower\*\*: 1 of 3 benchmarks differ' "$run/report.md" &&
 		grep -q 'largest +[45]\.[0-9] % on anon at 512 pages per call' "$run/report.md" &&
 		grep -q '^\*\*same\*\*: no significant difference' "$run/report.md"; then
@@ -44,7 +46,7 @@ if "$py" "$top/scripts/report.py" "$run" >"$tmp/out" 2>&1; then
 		ok "report.txt (setup and sentences) and compare-*.txt fit 80 columns"
 	else notok "report.txt: $long long lines"; fi
 else
-	notok "report.py failed"; sed 's/^/# /' "$tmp/out"
+	notok "report failed"; sed 's/^/# /' "$tmp/out"
 fi
 
 bad() { # bad DESCRIPTION PATTERN COMMAND...
@@ -58,21 +60,26 @@ bad() { # bad DESCRIPTION PATTERN COMMAND...
 		ok "bad input: $d -> exit $rc: $(head -1 "$tmp/be")"
 	else notok "bad input: $d -> exit $rc"; sed 's/^/# /' "$tmp/be" "$tmp/bo"; fi
 }
-bad "report of a missing run" "no such run" "$py" "$top/scripts/report.py" "$tmp/nope"
+bad "report of a missing run" "no such run" "${lab[@]}" report "$tmp/nope"
 mkdir -p "$tmp/other"
 echo '{"jobs": []}' >"$tmp/other/fio.json"
-bad "report of a run with another tool's JSON only" "no Google Benchmark result sets" "$py" "$top/scripts/report.py" "$tmp/other"
-bad "report with a baseline the run lacks" "no deterministic set for baseline 'nope'" "$py" "$top/scripts/report.py" "$run" --baseline nope
+bad "report of a directory that is not a run" "no run.json" "${lab[@]}" report "$tmp/other"
+printf 'qemu: x\n' >"$tmp/other/manifest.txt"
+"${lab[@]}" index "$tmp/other" >/dev/null
+bad "report of a run with another tool's JSON only" "no Google Benchmark result sets" "${lab[@]}" report "$tmp/other"
+bad "report with a baseline the run lacks" "no deterministic set for baseline 'nope'" "${lab[@]}" report "$run" --baseline nope
 mkdir -p "$tmp/one"
 "${synth[@]}" "$tmp/one/baseline.det.json" 1 0 --format "$fmt" --reps 1
 "${synth[@]}" "$tmp/one/v.det.json" 1 0 --format "$fmt" --reps 1
-bad "report of single repetitions" "single repetition" "$py" "$top/scripts/report.py" "$tmp/one"
-bad "dashboard without runs" "no runs with Google Benchmark results" "$py" "$top/scripts/dashboard.py" --results "$tmp/other" --out "$tmp/d0/index.html"
+printf 'qemu: x\n' >"$tmp/one/manifest.txt"
+"${lab[@]}" index "$tmp/one" >/dev/null
+bad "report of single repetitions" "single repetition" "${lab[@]}" report "$tmp/one"
+bad "dashboard without runs" "no runs with Google Benchmark results" "${lab[@]}" dashboard --results "$tmp/other" --out "$tmp/d0/index.html"
 
-# the dashboard, from the committed runs plus the synthetic one
-cp -r "$top/results/." "$tmp/results/"
-rm -rf "$tmp/results/dashboard"
-"$py" "$top/scripts/dashboard.py" --results "$tmp/results" --out "$tmp/results/dashboard/index.html"
+# the dashboard, from the committed runs (what git tracks: nothing else in
+# the working tree) plus the synthetic one
+(cd "$top" && git ls-files -z results | grep -zv '^results/dashboard/' | xargs -0 cp --parents -t "$tmp")
+"${lab[@]}" dashboard --results "$tmp/results" --out "$tmp/results/dashboard/index.html"
 browser=""
 for b in chromium chromium-browser; do command -v "$b" >/dev/null && browser="$b" && break; done
 rendered() { # rendered HTML DOM_OUT: load in headless Chromium, check the drawn charts

@@ -78,14 +78,14 @@ if [ "$(cat "$thp")" = "$thp0" ] && [ "$(cat /proc/sys/vm/nr_hugepages)" = "$hp0
 	! grep -q "$tmp" /proc/mounts && [ -z "$(find "$tmp" -maxdepth 1 -name 'pinlab-fio.*')" ]; then
 	ok "THP mode, hugetlb pool, hugetlbfs mount and target file put back"
 else notok "machine state left changed"; fi
-if "$py" "$top/scripts/fio_results.py" "$tmp/out" "$tmp/fio.json" --label t --summary "$tmp/s.md" >"$tmp/conv" &&
-	"$py" "$top/scripts/gbjson.py" check "$tmp/fio.json" --require-run '^fio.iouring/anon/' >"$tmp/chk"; then
+if bash "$top/scripts/lab" fio-results "$tmp/out" "$tmp/fio.json" --label t --summary "$tmp/s.md" >"$tmp/conv" &&
+	bash "$top/scripts/lab" check "$tmp/fio.json" --require-run '^fio.iouring/anon/' >"$tmp/chk"; then
 	ok "converted for compare: $(tail -1 "$tmp/chk")"
-else notok "fio_results/gbjson"; cat "$tmp/conv" "$tmp/chk" 2>/dev/null | sed 's/^/# /'; fi
+else notok "fio-results/check"; cat "$tmp/conv" "$tmp/chk" 2>/dev/null | sed 's/^/# /'; fi
 ev="$("$py" -c 'import json,sys; b=[x for x in json.load(open(sys.argv[1]))["benchmarks"] if "iops" in x][0]; print(",".join(sorted(k for k in b if k.startswith("perf_"))))' "$tmp/fio.json")"
 if [[ "$ev" == *perf_task_clock* ]] && [[ "$ev" == *perf_page_faults* ]]; then ok "perf stat around every fio run: $ev"
 else notok "perf stat counters in the fio JSON: '$ev'"; fi
-if "$py" "$top/scripts/compare.py" "$tmp/fio.json" "$tmp/fio.json" --metric iops >"$tmp/cmp" &&
+if bash "$top/scripts/lab" compare "$tmp/fio.json" "$tmp/fio.json" --metric iops >"$tmp/cmp" &&
 	grep -q "iops (fio IOPS, higher is better)" "$tmp/cmp" && grep -q " 0 significant" "$tmp/cmp"; then
 	ok "compare reads fio results: IOPS, higher is better"
 else notok "compare on fio results"; sed 's/^/# /' "$tmp/cmp"; fi

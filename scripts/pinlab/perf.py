@@ -1,12 +1,11 @@
-#!/usr/bin/python3
 """perf output into what a reviewer reads: folded stacks, a flame graph
 (SVG, drawn here: no FlameGraph package in Debian 12), the pin paths'
 kernel functions as a table, and perf stat's CSV as a table.
 
-  perf_profile.py fold PERF_SCRIPT_TXT > OUT.folded
-  perf_profile.py flame OUT.folded OUT.svg [--title T]
-  perf_profile.py pinpath OUT.folded [--min 0.1] > OUT.md
-  perf_profile.py stat PERF_STAT_CSV > OUT.md
+  scripts/lab profile fold PERF_SCRIPT_TXT > OUT.folded
+  scripts/lab profile flame OUT.folded OUT.svg [--title T]
+  scripts/lab profile pinpath OUT.folded [--min 0.1] > OUT.md
+  scripts/lab profile stat PERF_STAT_CSV > OUT.md
 
 fold reads `perf script` text (call-graph samples) and writes one line per
 distinct stack, root first, frames joined by ';', kernel frames suffixed
@@ -93,7 +92,7 @@ def read_folded(path):
             if stack and n.isdigit():
                 out.append((stack.split(";"), int(n)))
     if not out:
-        sys.exit(f"perf_profile: {path}: no samples")
+        sys.exit(f"profile: {path}: no samples")
     return out
 
 
@@ -156,7 +155,7 @@ def flame(path, out, title):
            f'yellow: user space. Hover for counts.</text>\n' + "\n".join(rects) + "\n</svg>\n")
     with open(out, "w") as f:
         f.write(svg)
-    print(f"perf_profile: {out}: {len(rects)} frames, {total} samples", file=sys.stderr)
+    print(f"profile: {out}: {len(rects)} frames, {total} samples", file=sys.stderr)
     return 0
 
 
@@ -198,12 +197,12 @@ def stat(path):
             print(f"| {p[2]} | {p[0]} | {p[1]} | {var} |")
             n += 1
     if not n:
-        sys.exit(f"perf_profile: {path}: no events")
+        sys.exit(f"profile: {path}: no events")
     return 0
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="scripts/lab profile", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("fold")
     s.add_argument("script")
@@ -216,7 +215,7 @@ def main():
     s.add_argument("--min", type=float, default=0.1)
     s = sub.add_parser("stat")
     s.add_argument("csv")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     try:
         if a.cmd == "fold":
             return fold(a.script)
@@ -226,8 +225,5 @@ def main():
             return pinpath(a.folded, a.min)
         return stat(a.csv)
     except OSError as e:
-        sys.exit(f"perf_profile: {e.filename}: {e.strerror}")
+        sys.exit(f"profile: {e.filename}: {e.strerror}")
 
-
-if __name__ == "__main__":
-    sys.exit(main())

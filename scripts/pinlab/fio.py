@@ -1,9 +1,8 @@
-#!/usr/bin/python3
 """Turn a fio runner directory (workloads/fio/run.sh --out DIR) into a
 Google Benchmark JSON that compare, report and dashboard read beside the
 microbenchmarks, and a Markdown summary.
 
-  fio_results.py DIR OUT.json [--label L] [--summary OUT.md]
+  scripts/lab fio-results DIR OUT.json [--label L] [--summary OUT.md]
 
 One benchmark per job (fio.FAMILY/BUFFER/bs:B/rw:RW[/node:N]), one
 repetition per fio run, with the counters iops, bw_MiBps, clat_p50_us,
@@ -63,16 +62,16 @@ def figures(raw, rw):
                 runtime_ms=float(side["runtime"])), d.get("fio version", "?")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="scripts/lab fio-results", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dir")
     ap.add_argument("out")
     ap.add_argument("--label", default="")
     ap.add_argument("--summary")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     tsv = os.path.join(a.dir, "runs.tsv")
     if not os.path.exists(tsv):
-        sys.exit(f"fio_results: {tsv}: no such file (not a workloads/fio/run.sh output)")
+        sys.exit(f"fio-results: {tsv}: no such file (not a workloads/fio/run.sh output)")
     env = {}
     if os.path.exists(os.path.join(a.dir, "env.txt")):
         with open(os.path.join(a.dir, "env.txt")) as f:
@@ -84,10 +83,10 @@ def main():
         for n, line in enumerate(f, 1):
             parts = line.rstrip("\n").split("\t")
             if len(parts) != 5:
-                sys.exit(f"fio_results: {tsv}:{n}: malformed line")
+                sys.exit(f"fio-results: {tsv}:{n}: malformed line")
             rows.append(parts)
     if not rows:
-        sys.exit(f"fio_results: {tsv}: no runs")
+        sys.exit(f"fio-results: {tsv}: no runs")
     reps_of = {}
     for name, *_ in rows:
         reps_of[name] = reps_of.get(name, 0) + 1
@@ -153,9 +152,6 @@ def main():
     n_ok = sum(not b.get("error_occurred") for b in benchmarks)
     n_exp = sum(b.get("error_message", "").startswith("EXPECTED") for b in benchmarks)
     n_skip = sum(b.get("error_message", "").startswith("SKIP") for b in benchmarks)
-    print(f"fio_results: {a.out}: {n_ok} runs measured, {n_exp} expected refusals, {n_skip} skipped, {errors} failed")
+    print(f"fio-results: {a.out}: {n_ok} runs measured, {n_exp} expected refusals, {n_skip} skipped, {errors} failed")
     return 1 if errors else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Collect one boot: take everything the guest job wrote into the run
+(RUN/BOOT-ID/), turn fio's and perf's raw output into what the analysis
+reads, decide the boot's verdict from every file that can say it failed,
+and return the boot's record and its result sets for the run index."""
+import os
+import re
+import shutil
+import subprocess
+
+from . import PinlabError, gb, store
+from . import fio as fio_mod
+from . import perf as perf_mod
+
+COMPRESS_OVER = 1024 * 1024  # bytes: larger JSON, console logs and perf scripts go in as .xz
+
+
+def postprocess(bdir, variant, title):
+    """fio's runner directory -> fio.json; perf script -> folded stacks, flame
+    graph, pin-path table.  Returns the reasons it failed (empty: fine)."""
+    why = []
+    fio_dir = os.path.join(bdir, "fio")
+    if os.path.exists(os.path.join(fio_dir, "runs.tsv")):
+        for f in ("runs.tsv", "env.txt"):
+            if os.path.exists(os.path.join(fio_dir, f)):
+                shutil.copy(os.path.join(fio_dir, f), os.path.join(bdir, f"fio-{f}"))
+        if os.path.isdir(os.path.join(fio_dir, "raw")):
+            subprocess.run(["tar", "-C", fio_dir, "-cJf", os.path.join(bdir, "fio-raw.tar.xz"), "raw"], check=True)
+        try:
+            rc = fio_mod.main([fio_dir, os.path.join(bdir, "fio.json"), "--label", variant,
+                               "--summary", os.path.join(bdir, "fio-summary.md")])
+        except SystemExit as e:
+            rc = e.code
+        if rc:
+            why.append(f"fio: conversion failed ({rc}; see fio-runs.tsv)")
+        shutil.rmtree(fio_dir)
+    script = os.path.join(bdir, "perf.script")
+    if os.path.exists(script) and os.path.getsize(script) > 0:
+        folded = os.path.join(bdir, "perf.folded")
+        try:
+            with open(folded, "w") as f, redirect(f):
+                perf_mod.main(["fold", script])
+            perf_mod.main(["flame", folded, os.path.join(bdir, "flame.svg"), "--title", title])
+            with open(os.path.join(bdir, "perf-pinpath.md"), "w") as f, redirect(f):
+                perf_mod.main(["pinpath", folded])
+        except SystemExit as e:
+            why.append(f"perf: no profile ({e.code}; see perf-pinbench.txt)")
+    return why
+
+
+class redirect:
+    """stdout into a file for a module's main() that prints."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def __enter__(self):
+        import sys
+        self.old, sys.stdout = sys.stdout, self.f
+
+    def __exit__(self, *exc):
+        import sys
+        sys.stdout = self.old
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def tap_verdict(text, name, expect_fail=False):
+    """A TAP file's summary line 'semantics: P passed, F failed, S skipped'."""
+    if text is None:
+        return [f"{name}: missing"]
+    m = re.search(r"^semantics: (\d+) passed, (\d+) failed, (\d+) skipped$", text, re.M)
+    if not m:
+        return [f"{name}: no summary line (pinsem did not finish)"]
+    passed, failed = int(m[1]), int(m[2])
+    if expect_fail:
+        return []
+    if failed:
+        return [f"{name}: {failed} failed ({m[0][11:]})"]
+    if passed == 0:
+        return [f"{name}: nothing passed ({m[0][11:]}): every row skipped"]
+    return []
+
+
+def kernel_splats(text, expected):
+    """Kernel BUG/oops/panic/WARNING lines not declared as expected."""
+    out = []
+    for line in (text or "").splitlines():
+        if re.search(r"Kernel panic|BUG:|Oops|WARNING: CPU", line):
+            if "WARNING: CPU" in line and any(re.search(rx, line) for rx, _ in expected):
+                continue
+            out.append(re.sub(r"^\[\s*[\d.]+\]\s*", "", line).strip())
+    return out
+
+
+def verdict(bdir, qemu, commands, sets, warnings, cross):
+    """Every reason this boot failed (empty: it passed).  qemu: {"timed_out",
+    "rc", "limit"}; commands: the names the job ran; sets: {file: (kind, placement)}."""
+    if qemu.get("timed_out"):
+        return [f"hung: killed after {qemu['limit']} s"]
+    why = []
+    console = read(os.path.join(bdir, "console.log")) or ""
+    if "pinlab-guest: done" not in console:
+        why.append("the guest did not finish (see console.log)")
+    splats = kernel_splats(console + "\n" + (read(os.path.join(bdir, "dmesg.txt")) or ""), warnings)
+    why += [f"kernel: {s}" for s in dict.fromkeys(splats)]
+    if read(os.path.join(bdir, "job.rc")) is not None and read(os.path.join(bdir, "job.rc")).strip() != "0":
+        why.append(f"the guest job failed (exit {read(os.path.join(bdir, 'job.rc')).strip()}; see job.log)")
+    for name in commands:
+        rc = read(os.path.join(bdir, "rc", name))
+        if rc is None:
+            why.append(f"{name}: did not run (no exit status)")
+        elif rc.strip() != "0" and not (name == "semantics-cross" and cross):
+            why.append(f"{name}: exit {rc.strip()}")
+    for name in [c for c in commands if c.startswith("semantics")]:
+        why += tap_verdict(read(os.path.join(bdir, f"{name}.tap")), f"{name}.tap", name == "semantics-cross")
+    for f in sets:
+        path = store.resolve(os.path.join(bdir, f))
+        if not os.path.exists(path):
+            why.append(f"{f}: missing")
+            continue
+        try:
+            ok, lines = gb.check(path)
+        except PinlabError as e:
+            ok, lines = False, [str(e)]
+        if not ok:
+            why.append(f"{f}: {lines[-1]}" + (f" ({lines[0]})" if len(lines) > 1 else ""))
+    return why
+
+
+def compress(bdir):
+    for root, _, files in os.walk(bdir):
+        for f in files:
+            p = os.path.join(root, f)
+            if re.search(r"\.(json|log|script)$", f) and os.path.getsize(p) > COMPRESS_OVER:
+                subprocess.run(["xz", "-9", "-T1", p], check=True)
+
+
+def collect(run_dir, boot, out_dir, console, qemu_cmdline, qemu, job):
+    """Move a boot's outputs into RUN/BOOT-ID/ and judge it.  boot: the
+    record so far (id, base, variant, mode, boot, seconds); job: the plan's
+    {"commands", "sets", "warnings", "cross", "matrix", "title"}.
+    Returns (boot record, [set records])."""
+    bdir = os.path.join(run_dir, boot["id"])
+    os.makedirs(bdir, exist_ok=True)
+    if out_dir and os.path.isdir(out_dir):
+        for name in os.listdir(out_dir):
+            shutil.move(os.path.join(out_dir, name), os.path.join(bdir, name))
+    if console and os.path.exists(console):
+        shutil.move(console, os.path.join(bdir, "console.log"))
+    with open(os.path.join(bdir, "qemu-cmdline"), "w") as f:
+        f.write(qemu_cmdline + "\n")
+    why = postprocess(bdir, boot["variant"], job["title"])
+    why = verdict(bdir, qemu, job["commands"], job["sets"], job["warnings"], job["cross"]) + why
+    compress(bdir)
+    files = {}
+    for root, _, names in os.walk(bdir):
+        for n in sorted(names):
+            rel = os.path.relpath(os.path.join(root, n), bdir)
+            files[re.sub(r"\.xz$", "", rel)] = os.path.join(boot["id"], rel)
+    rec = dict(boot, verdict="failed" if why else "ok", reasons=why, files=dict(sorted(files.items())))
+    sets = []
+    for f, (kind, placement) in job["sets"].items():
+        if f in files:
+            sets.append(store.new_set(kind, boot["base"], boot["variant"], boot["mode"], files[f], boot=boot["boot"],
+                                      placement=placement, matrix=job["matrix"], boot_id=boot["id"],
+                                      set_id=store.set_id(boot["variant"], boot["mode"], boot["boot"], kind,
+                                                          placement)))
+    return rec, sets

@@ -1,0 +1,201 @@
+"""Compare two result sets benchmark by benchmark: medians, change, a 95 %
+bootstrap CI of the change, the Mann-Whitney U p-value; '*' only when
+p < alpha, the CI excludes 0 and |change| is above the floor.  Whether lower
+or higher is better comes from the metrics table, never guessed."""
+import math
+import os
+import random
+import re
+import statistics
+
+from . import TOP, PinlabError, env, metrics, store
+from .names import short
+
+try:
+    from scipy.stats import mannwhitneyu
+except ImportError:  # pragma: no cover
+    raise SystemExit("pinlab: needs python3-scipy (scripts/deps.sh)")
+
+
+def bootstrap_ci(a, b, n=2000, seed=1):
+    rnd = random.Random(seed)
+    ma = statistics.median(a)
+    out = []
+    for _ in range(n):
+        ra = statistics.median(rnd.choices(a, k=len(a)))
+        rb = statistics.median(rnd.choices(b, k=len(b)))
+        if ra:
+            out.append((rb - ra) / ra * 100)
+    if not out or not ma:
+        return (math.nan, math.nan)
+    out.sort()
+    return out[int(0.025 * len(out))], out[int(0.975 * len(out)) - 1]
+
+
+def compare_sets(reps_a, reps_b, metric, alpha=0.05, floor=2.0):
+    """One row per benchmark with the metric on both sides."""
+    lower_better = metrics.get(metric).lower_is_better
+    rows = []
+    for name in sorted(set(reps_a) & set(reps_b)):
+        a = [x[metric] for x in reps_a[name] if metric in x]
+        b = [x[metric] for x in reps_b[name] if metric in x]
+        if not a or not b:
+            continue
+        ma, mb = statistics.median(a), statistics.median(b)
+        change = (mb - ma) / ma * 100 if ma else math.nan
+        if len(set(a)) == 1 and set(a) == set(b):
+            p = 1.0
+        else:
+            p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
+        lo, hi = bootstrap_ci(a, b)
+        sig = bool(p < alpha and abs(change) > floor and not (lo <= 0 <= hi))
+        # the smallest two-sided p Mann-Whitney can give with these sizes
+        min_p = min(1.0, 2 / math.comb(len(a) + len(b), len(a)))
+        verdict = ""
+        if sig:
+            verdict = "better" if (change < 0) == lower_better else "worse"
+        rows.append(dict(name=name, n_a=len(a), n_b=len(b), median_a=ma, median_b=mb,
+                         min_a=min(a), max_a=max(a), min_b=min(b), max_b=max(b),
+                         change_pct=change, ci_lo=lo, ci_hi=hi, p=p, min_p=min_p, testable=min_p < alpha,
+                         significant=sig, verdict=verdict))
+    return rows
+
+
+def geomean_summary(rows, key):
+    """Geometric mean of B/A per path (first name part) or backing (second)."""
+    groups = {}
+    for r in rows:
+        parts = r["name"].split("/")
+        g = parts[0] if key == "path" or len(parts) < 2 else parts[1]
+        if r["median_a"] > 0 and r["median_b"] > 0:
+            groups.setdefault(g, []).append(r["median_b"] / r["median_a"])
+    return {g: (math.exp(sum(map(math.log, v)) / len(v)) - 1) * 100 for g, v in sorted(groups.items())}
+
+
+def p_text(p):
+    for lim in (0.001, 0.01, 0.05):
+        if p < lim:
+            return f"p < {lim}"
+    return f"p = {p:.2f}"
+
+
+def num(v, w):
+    """A number in w columns: one decimal while it fits."""
+    s = f"{v:.1f}"
+    return f"{s:>{w}}" if len(s) <= w else f"{v:>{w}.3g}"
+
+
+def result(ref_a, ref_b, metric="ns_per_page", alpha=0.05, floor=2.0, name_filter=None):
+    """Everything a comparison of two SetRefs shows, as one dict (raises PinlabError)."""
+    m = metrics.get(metric)
+    ctx_a, ra, _ = store.load_gbench(ref_a.path)
+    ctx_b, rb, _ = store.load_gbench(ref_b.path)
+    if name_filter:
+        ra = {k: v for k, v in ra.items() if re.search(name_filter, k)}
+        rb = {k: v for k, v in rb.items() if re.search(name_filter, k)}
+    if not set(ra) & set(rb):
+        raise PinlabError("the two sets have no benchmark in common")
+    rows = compare_sets(ra, rb, metric, alpha, floor)
+    if not rows:
+        have = sorted({k for v in ra.values() for x in v for k in x if k in metrics.METRICS})
+        raise PinlabError(f"no benchmark has {metric} on both sides (metrics there: {', '.join(have)})")
+    if min(min(r["n_a"], r["n_b"]) for r in rows) < 2:
+        raise PinlabError("a single repetition per benchmark on one side: no statistics "
+                           "possible (run with --benchmark_repetitions=9)")
+    ea, eb = env.env_of(ref_a), env.env_of(ref_b)
+    diff, warn = env.env_diff(ctx_a, ctx_b, ea, eb)
+    few = sorted({min(r["n_a"], r["n_b"]) for r in rows if min(r["n_a"], r["n_b"]) < 9})
+    if few:
+        warn.append(f"WARNING: some benchmarks have fewer than 9 repetitions ({few}): weak statistics")
+    untestable = [r for r in rows if not r["testable"]]
+    if untestable:
+        r = untestable[0]
+        warn.append(f"WARNING: {len(untestable)} of {len(rows)} benchmarks cannot reach p < {alpha}: with "
+                    f"{r['n_a']} vs {r['n_b']} repetitions the smallest Mann-Whitney p is {r['min_p']:.3f}")
+    return dict(a=ref_a.path, b=ref_b.path, label_a=ctx_a.get("label") or ref_a.label,
+                label_b=ctx_b.get("label") or ref_b.label, metric=metric,
+                lower_is_better=m.lower_is_better, alpha=alpha, floor=floor, warnings=warn,
+                env_diff=diff, env_a={k: v for k, v in ea.items() if k != "config"},
+                env_b={k: v for k, v in eb.items() if k != "config"}, rows=rows,
+                geomean_path=geomean_summary(rows, "path"), geomean_backing=geomean_summary(rows, "backing"))
+
+
+def shown_path(path):
+    """A set's file relative to the repository when it lies in it (no machine paths in reports)."""
+    a = os.path.abspath(path)
+    return os.path.relpath(a, TOP) if a.startswith(TOP + os.sep) else path
+
+
+def header(res, width):
+    m = res["metric"]
+    out = [f"{m} ({metrics.get(m).what}, {'lower' if res['lower_is_better'] else 'higher'} is better): "
+           f"{res['label_b']} vs {res['label_a']}"]
+    out += res["warnings"]
+    out += [f"A: {shown_path(res['a'])}", f"B: {shown_path(res['b'])}"]
+    out.append("environment: " + ("same" if not res["env_diff"] else "differs:"))
+    out += ["  " + x for x in res["env_diff"]]
+    out.append(f"'*' = p < {res['alpha']} (Mann-Whitney U), 95% bootstrap CI of the change excludes 0, "
+               f"|change| > {res['floor']}%")
+    return [x if len(x) <= width else x[:width - 3] + "..." for x in out]
+
+
+def footer(res):
+    rows = res["rows"]
+    nsig = sum(r["significant"] for r in rows)
+    out = [f"{len(rows)} compared, {nsig} significant ({sum(r['verdict'] == 'worse' for r in rows)} worse, "
+           f"{sum(r['verdict'] == 'better' for r in rows)} better)"]
+    for key in ("path", "backing"):
+        s = res[f"geomean_{key}"]
+        out.append(f"geomean change by {key}: " + ", ".join(f"{g} {v:+.1f}%" for g, v in s.items()))
+    return out
+
+
+def format_table(res, only_changed=False):
+    lines = ["# " + x for x in header(res, 200)]
+    lines.append(f"{'benchmark':<44} {'A':>10} {'B':>10} {'change':>8} {'95% CI':>17} {'p':>7}")
+    for r in res["rows"]:
+        if only_changed and not r["significant"]:
+            continue
+        ci = f"[{r['ci_lo']:+.1f},{r['ci_hi']:+.1f}]"
+        lines.append(f"{short(r['name'])[:44]:<44} {num(r['median_a'], 10)} {num(r['median_b'], 10)} "
+                     f"{r['change_pct']:>+7.1f}% {ci:>17} {r['p']:>7.4f}{' *' if r['significant'] else ''}")
+    lines += ["# " + x for x in footer(res)]
+    return "\n".join(lines)
+
+
+def wrap(text, width, indent="  "):
+    """Greedy word wrap for the mail format."""
+    out, cur = [], ""
+    for w in text.split(" "):
+        if cur and len(cur) + 1 + len(w) > width:
+            out.append(cur)
+            cur = indent + w
+        else:
+            cur = f"{cur} {w}" if cur else w
+    out.append(cur)
+    return out
+
+
+def format_text(res, only_changed=False, width=80):
+    """Plain text within `width` columns: a long name gets a line of its own."""
+    lines = []
+    for x in header(res, 10 ** 6) + [""]:
+        lines += wrap(x, width) if x else [""]
+    cols = f"{'A':>8} {'B':>8} {'change':>7} {'95% CI':>15} {'p':>6}"
+    nw = width - len(cols) - 3
+    lines.append(f"{'benchmark':<{nw}} {cols}")
+    for r in res["rows"]:
+        if only_changed and not r["significant"]:
+            continue
+        ci = f"[{r['ci_lo']:+.1f},{r['ci_hi']:+.1f}]"
+        nums = (f"{num(r['median_a'], 8)} {num(r['median_b'], 8)} {r['change_pct']:>+6.1f}% {ci:>15} "
+                f"{r['p']:>6.3f}{' *' if r['significant'] else ''}")
+        name = short(r["name"])
+        if len(name) > nw:
+            lines.append(name[:width])
+            name = ""
+        lines.append(f"{name:<{nw}} {nums}")
+    lines.append("")
+    for x in footer(res):
+        lines += wrap(x, width)
+    return "\n".join(lines)

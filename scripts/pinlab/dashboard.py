@@ -1,0 +1,119 @@
+"""pinlab's regression dashboard: one self-contained HTML page (no network)
+built from every indexed run under results/.  For every benchmark: its
+history across runs (one series per set and mode, median with min..max),
+the variants of its latest run side by side, and the changes compare flags
+(each variant against its run's baseline, and each series against the same
+series in the previous run that has it).  The page's own script draws the
+charts into SVG and says how many it drew (id="status")."""
+import html
+import json
+import os
+import re
+import statistics
+import sys
+
+from . import PinlabError, compare, env, metrics, store
+from .names import short
+
+TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashboard.html")
+
+
+def run_date(rid, man):
+    m = re.match(r"^(\d{4})(\d{2})(\d{2})", rid)
+    if "date" in man:
+        return man["date"][:10]
+    return f"{m[1]}-{m[2]}-{m[3]}" if m else "?"
+
+
+def run_entry(run, out_dir, bench, runs):
+    """The run's row and its sets' medians (into bench); {(series, mode): (ref, metric)}."""
+    man = run.manifest()
+    entry = dict(id=run.id, date=run_date(run.id, man),
+                 kernel=man.get("base", man.get("kernel", "?")).split(" sha256")[0],
+                 mode=man.get("modes", man.get("mode", "")),
+                 report=os.path.relpath(os.path.join(run.path, "report.md"), out_dir)
+                 if os.path.exists(os.path.join(run.path, "report.md")) else None, sets=[])
+    loaded = {}
+    for s in sorted(run.sets(placement="default", boot=1), key=lambda s: (s["series"], s["mode"])):
+        ref = env.SetRef(run.set_path(s), run, s)
+        try:
+            _, reps, _ = store.load_gbench(ref.path)
+        except PinlabError as e:
+            print(f"dashboard: skipping {ref.path}: {e}", file=sys.stderr)
+            continue
+        metric = metrics.primary(s["kind"])
+        si = len(entry["sets"])
+        entry["sets"].append(dict(variant=s["series"], mode=s["mode"], metric=metric,
+                                  file=os.path.relpath(ref.path, out_dir)))
+        loaded[(s["series"], s["variant"], s["kind"], s["mode"])] = (ref, metric)
+        for name, bs in reps.items():
+            vals = [b[metric] for b in bs if metric in b]
+            if vals:
+                bench.setdefault(short(name), []).append(
+                    [len(runs), si, round(statistics.median(vals), 3), round(min(vals), 3),
+                     round(max(vals), 3), len(vals)])
+    return entry, loaded
+
+
+def build(results, out_dir, alpha, floor):
+    runs, bench, flags, seen, last = [], {}, [], [], {}
+    for run in store.find_runs(results):
+        entry, loaded = run_entry(run, out_dir, bench, runs)
+        if not entry["sets"]:
+            continue
+        runs.append(entry)
+        seen.append((run.id, loaded))
+        # each variant against its run's baseline, same kind and mode
+        for (series, variant, kind, mode), (ref, metric) in sorted(loaded.items()):
+            base = next((r for (_, v2, k2, m2), (r, _) in loaded.items()
+                         if v2 == "baseline" and k2 == kind and m2 == mode), None)
+            if variant != "baseline" and base:
+                add_flags(flags, base, ref, metric, alpha, floor, run.id, f"{series} vs baseline ({mode})")
+    # the same series and mode in the previous run that has it
+    for rid, loaded in seen:
+        for (series, _, _, mode), (ref, metric) in sorted(loaded.items()):
+            key = (series, mode, metric)
+            if key in last:
+                add_flags(flags, last[key][1], ref, metric, alpha, floor, rid,
+                          f"{series} ({mode}) since {last[key][0]}")
+            last[key] = (rid, ref)
+    if not runs:
+        raise PinlabError(f"no runs with Google Benchmark results under {results}")
+    return dict(runs=runs, bench=bench, flags=flags, alpha=alpha, floor=floor,
+                directions={m.name: m.direction for m in metrics.METRICS.values()})
+
+
+def add_flags(flags, a, b, metric, alpha, floor, rid, what):
+    try:
+        res = compare.result(a, b, metric, alpha, floor)
+    except PinlabError:
+        return
+    basis = ("deterministic" if res["env_a"].get("mode") == res["env_b"].get("mode") == "deterministic"
+             else "wall-clock")
+    for r in res["rows"]:
+        if r["significant"]:
+            flags.append(dict(run=rid, what=what, name=short(r["name"]), a=round(r["median_a"], 2),
+                              b=round(r["median_b"], 2), change=round(r["change_pct"], 2),
+                              ci=[round(r["ci_lo"], 2), round(r["ci_hi"], 2)], p=r["p"], verdict=r["verdict"],
+                              warn=[w for w in res["warnings"] if "accelerators" in w or "hosts" in w],
+                              basis=basis))
+
+
+def write(results, out=None, alpha=0.05, floor=2.0):
+    if not os.path.isdir(results):
+        raise PinlabError(f"{results}: no such directory")
+    out = out or os.path.join(results, "dashboard", "index.html")
+    out_dir = os.path.dirname(os.path.abspath(out))
+    os.makedirs(out_dir, exist_ok=True)
+    data = build(results, out_dir, alpha, floor)
+    blob = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    latest = max(r["date"] for r in data["runs"])
+    with open(TEMPLATE) as f:
+        page = f.read()
+    page = (page.replace("GENERATED", html.escape(f"from {len(data['runs'])} runs, latest {latest}"))
+            .replace("ALPHA", str(alpha)).replace("FLOOR", str(floor)).replace("DATA", blob))
+    with open(out + ".tmp", "w") as f:
+        f.write(page)
+    os.replace(out + ".tmp", out)
+    return (f"dashboard: {out}: {len(data['runs'])} runs, {len(data['bench'])} benchmarks, "
+            f"{len(data['flags'])} flagged changes, {len(page) // 1024} KiB")

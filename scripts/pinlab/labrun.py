@@ -1,0 +1,410 @@
+"""scripts/lab run: build, boot and measure kernel variants in QEMU with
+emulated pmem and NUMA, in four stages with one input and one output each:
+
+  plan     the command line, the matrix and the VM table -> the boots to
+           make and each boot's job (commands file, semantics, devices)
+  build    each variant -> a kernel (scripts/lab-build.sh, cached)
+  boot     a kernel and a job -> the guest's outputs and QEMU's fate
+  collect  those outputs -> RUN/BOOT-ID/, the boot's verdict, run.json
+
+then the report.  A variant that fails to build, panics, hangs or fails
+its verdict is recorded with its reasons; the run goes on and exits 1.
+QEMU dies with the run: on SIGINT/SIGTERM, and through a parent-death
+signal when the run itself is killed."""
+import argparse
+import ctypes
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+
+from . import TOP, PinlabError, collect, gb, plan, report, repeat, store, variants
+
+
+class Stop(Exception):
+    """SIGINT or SIGTERM: stop, take the VM with us."""
+
+
+def parse(argv):
+    ap = argparse.ArgumentParser(prog="scripts/lab run", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--variants", required=True, help="comma list of kernel-patches/6.1 variants")
+    ap.add_argument("--matrix", default="standard", help="lab/matrices/NAME.toml")
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--deterministic", action="store_const", const="deterministic", dest="modes")
+    g.add_argument("--modes", help="wallclock,deterministic (default wallclock)")
+    ap.set_defaults(modes="wallclock")
+    ap.add_argument("--boots", type=int, default=1, help="deterministic boots per variant (1-9)")
+    ap.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
+    ap.add_argument("--timeout", type=int, default=3600, help="seconds per boot")
+    ap.add_argument("--id")
+    ap.add_argument("--no-report", action="store_true")
+    return ap.parse_args(argv)
+
+
+def make_plan(a):
+    """Everything the run will do, checked before anything is built."""
+    modes = a.modes.split(",")
+    for m in modes:
+        if m not in ("wallclock", "deterministic"):
+            raise PinlabError(f"run: unknown mode '{m}' (wallclock, deterministic)")
+    if not 1 <= a.boots <= 9:
+        raise PinlabError("run: --boots must be 1-9")
+    if a.timeout < 1:
+        raise PinlabError("run: --timeout must be seconds")
+    if "deterministic" in modes and a.accel == "kvm":
+        raise PinlabError("run: deterministic mode needs TCG (-icount), not --accel kvm")
+    vlist = a.variants.split(",")
+    confs = {v: variants.conf(v) for v in vlist}
+    matrix = plan.load_matrix(a.matrix)
+    vm = plan.load_vm()
+    if not shutil.which("qemu-system-x86_64"):
+        raise PinlabError("qemu-system-x86_64 missing (scripts/deps.sh lab)")
+    rid = a.id or time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-lab-{a.matrix}-{'-'.join(modes)}"
+    out = os.path.join(os.environ.get("PINLAB_RESULTS") or os.path.join(TOP, "results"), rid)
+    if os.path.exists(out):
+        raise PinlabError(f"run: {out} exists; pick another --id")
+    boots = [(v, m, b) for v in vlist for m in modes for b in range(1, (a.boots if m == "deterministic" else 1) + 1)]
+    return dict(id=rid, out=out, variants=vlist, confs=confs, matrix=matrix, vm=vm, modes=modes, boots=boots,
+                accel=a.accel, timeout=a.timeout, args=a)
+
+
+def job_for(p, variant, mode, boot, jobdir):
+    """Write one boot's job into jobdir; returns what collect needs to judge it."""
+    os.makedirs(jobdir)
+    cross = variant != "baseline"
+    cmds, sets = plan.guest_commands(p["matrix"], p["vm"], variant, cross)
+    with open(os.path.join(jobdir, "commands.tsv"), "w") as f:
+        f.write(plan.commands_file(cmds))
+    with open(os.path.join(jobdir, "roles"), "w") as f:
+        f.write(plan.guest_roles(p["vm"]))
+    with open(os.path.join(jobdir, "semantics"), "w") as f:
+        f.write(variants.semantics(variant))
+    if cross:
+        with open(os.path.join(jobdir, "semantics.cross"), "w") as f:
+            f.write(variants.semantics("baseline"))
+    perf = p["matrix"].get("perf_record")
+    title = f"{variant} ({mode}): pinbench " + " ".join(plan.pinbench_args(perf)) if perf else variant
+    return dict(commands=[c[0] for c in cmds], sets=sets, warnings=p["confs"][variant]["warnings"], cross=cross,
+                matrix=p["matrix"]["name"], title=title)
+
+
+def shown(path):
+    """A path for a message: relative to the repository when inside it."""
+    a = os.path.abspath(path)
+    return os.path.relpath(a, TOP) if a.startswith(TOP + os.sep) else a
+
+
+def say(msg):
+    print(f"lab: {msg}", file=sys.stderr, flush=True)
+
+
+def sh(script, *args, log=None):
+    """Run scripts/lab-SCRIPT.sh; its progress (stderr) goes to the terminal
+    and to log; returns its last line of output (a path)."""
+    cmd = ["bash", os.path.join(TOP, "scripts", f"lab-{script}.sh"), *args]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as pr:
+        logf = open(log, "w") if log else None
+        for line in pr.stderr:
+            if logf:
+                logf.write(line)
+            if line.startswith("lab:"):
+                sys.stderr.write(line)
+        out = pr.stdout.read()
+        if logf:
+            logf.close()
+    if pr.returncode:
+        raise PinlabError(f"{script} {' '.join(args)} failed (exit {pr.returncode})" + (f"; log: {log}" if log else ""))
+    return out.strip().splitlines()[-1]
+
+
+def build_all(p, out):
+    """Each variant's kernel directory, or its failure."""
+    kernels, failed = {}, {}
+    for v in p["variants"]:
+        kdir = os.path.join(out, "kernels", v)
+        os.makedirs(kdir, exist_ok=True)
+        say(f"[{v}] build")
+        t0 = time.time()
+        try:
+            k = sh("build", v, log=os.path.join(kdir, "build.log"))
+        except PinlabError as e:
+            say(f"[{v}] FAILED to build (log: {shown(kdir)}/build.log)")
+            failed[v] = f"build: {e}"
+            continue
+        shutil.copy(os.path.join(k, "config"), os.path.join(kdir, "config"))
+        shutil.copy(os.path.join(k, "kernel.txt"), os.path.join(kdir, "kernel.txt"))
+        kernels[v] = dict(path=k, seconds=round(time.time() - t0),
+                          built=store.read_kv(os.path.join(k, "kernel.txt")).get("build_seconds"))
+    return kernels, failed
+
+
+def initramfs(p, tmp):
+    parts = [sh("initramfs")]
+    if "fio" in p["matrix"] or "perf_record" in p["matrix"]:
+        parts.append(sh("initramfs", "--workloads"))
+    extra = plan.extra_programs(p["matrix"])
+    if extra:
+        parts.append(sh("initramfs", "--extra", *extra))
+    if len(parts) == 1:
+        return parts[0], os.path.basename(parts[0])
+    # the kernel unpacks concatenated archives
+    path = os.path.join(tmp, "initrd.cpio.gz")
+    with open(path, "wb") as f:
+        for x in parts:
+            with open(x, "rb") as g:
+                shutil.copyfileobj(g, f)
+    return path, " + ".join(os.path.basename(x) for x in parts)
+
+
+def pdeathsig():
+    """In the child: die with the parent, whatever kills it (SIGKILL too)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+class Boot:
+    """One QEMU boot of one job; kill() is safe from a signal handler's unwinding."""
+    current = None
+
+    def __init__(self, vm, kernel, initrd, jobdir, tmp, mode, accel, limit):
+        self.tmp, self.limit = tmp, limit
+        nv = os.path.join(tmp, "nv")
+        shutil.rmtree(nv, ignore_errors=True)
+        os.makedirs(nv)
+        self.transport = os.path.join(nv, f"nv{next(d['slot'] for d in vm['nvdimm'] if d['role'] == 'transport')}")
+        size = {d["slot"]: d["size"] for d in vm["nvdimm"]}
+        for slot, s in size.items():
+            with open(os.path.join(nv, f"nv{slot}"), "wb") as f:
+                f.truncate(parse_size(s))
+        with tarfile.open(self.transport, "w", format=tarfile.USTAR_FORMAT) as t:
+            for n in sorted(os.listdir(jobdir)):
+                t.add(os.path.join(jobdir, n), arcname="./" + n)
+        os.truncate(self.transport, parse_size(size[int(self.transport.rsplit("nv", 1)[1])]))
+        self.console = os.path.join(tmp, "console.log")
+        if os.path.exists(self.console):
+            os.remove(self.console)
+        self.args = plan.qemu_args(vm, os.path.join(kernel, "bzImage"), initrd, self.console, nv, mode, accel)
+        self.proc = None
+
+    def run(self, progress=True):
+        t0 = time.time()
+        with open(self.console + ".qemu", "w") as err:
+            self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                                         preexec_fn=pdeathsig, start_new_session=True)
+            Boot.current = self
+            timed_out = False
+            while self.proc.poll() is None:
+                time.sleep(1)
+                t = int(time.time() - t0)
+                if t >= self.limit:
+                    timed_out = True
+                    self.kill()
+                    break
+                if progress and t and t % 60 == 0:
+                    say(f"  ... {t} s: {benchmarks_done(self.console)} benchmarks done")
+            rc = self.proc.wait()
+            Boot.current = None
+        with open(self.console, "a") as c, open(self.console + ".qemu") as q:
+            c.write(q.read())
+        out = os.path.join(self.tmp, "out")
+        shutil.rmtree(out, ignore_errors=True)
+        os.makedirs(out)
+        try:
+            with tarfile.open(self.transport) as t:
+                t.extractall(out)  # our own guest's archive
+        except (tarfile.TarError, OSError):
+            pass  # the guest wrote nothing back: the verdict says so
+        return dict(rc=rc, timed_out=timed_out, limit=self.limit, seconds=round(time.time() - t0)), out
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+
+
+def parse_size(s):
+    m = re.fullmatch(r"(\d+)([KMG]?)", s)
+    return int(m[1]) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[m[2]]
+
+
+def benchmarks_done(console):
+    """Distinct benchmarks the guest has finished so far (ran or skipped), as the final count."""
+    try:
+        with open(console, errors="replace") as f:
+            names = re.findall(r"^(\S+/manual_time)(?!_)\S*\s", f.read(), re.M)
+    except OSError:
+        return 0
+    return len(set(names))
+
+
+def kvm_probe(p, kernel, initrd, tmp, out):
+    """Does a guest boot under KVM here?  Writes kvm-probe.txt when not."""
+    if p["accel"] != "auto":
+        return p["accel"]
+    if not os.access("/dev/kvm", os.W_OK):
+        return "tcg"
+    jobdir = os.path.join(tmp, "job-probe")
+    os.makedirs(jobdir)
+    with open(os.path.join(jobdir, "commands.tsv"), "w") as f:
+        f.write("")
+    with open(os.path.join(jobdir, "roles"), "w") as f:
+        f.write("")
+    res, _ = Boot(p["vm"], kernel, initrd, jobdir, tmp, "wallclock", "kvm", 60).run(progress=False)
+    console = open(os.path.join(tmp, "console.log"), errors="replace").read()
+    if "pinlab-guest: done" in console:
+        return "kvm"
+    with open(os.path.join(out, "kvm-probe.txt"), "w") as f:
+        f.write(f"kvm_probe: failed (QEMU exit {res['rc']}{', timed out' if res['timed_out'] else ''}): "
+                + " ".join(console[-600:].split()) + "\n")
+    say("KVM did not boot a guest (see kvm-probe.txt); using TCG")
+    return "tcg"
+
+
+def manifest_lines(p, accel, initrd_names):
+    a, vm = p["args"], p["vm"]
+    qv = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    b = variants.base()
+    rev = subprocess.run(["git", "-C", TOP, "describe", "--always", "--dirty"], capture_output=True,
+                         text=True).stdout.strip() or "unknown"
+    mem = open("/proc/meminfo").readline().split()[1]
+    cpu = next((ln.split(": ", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
+    det = vm["deterministic"]
+    lines = [("run", p["id"]),
+             ("command", f"scripts/lab run --variants {a.variants} --matrix {a.matrix} --modes {','.join(p['modes'])} "
+                         f"--boots {a.boots} --accel {a.accel} --id {p['id']}"),
+             ("modes", ",".join(p["modes"]))]
+    if "deterministic" in p["modes"]:
+        lines.append(("deterministic", f"QEMU TCG -icount {det['icount']}, {det['smp']} vCPU, -cpu {det['cpu']}, "
+                                       f"RTC {det['rtc']}: kernel times are instruction counts (1 ns = 1 instruction)"))
+    lines += [("wallclock accel", f"{accel} ({vm['wallclock']['smp']} vCPUs)"
+               + (", chosen by --accel auto" if a.accel == "auto" else "")),
+              ("qemu", qv), ("base", f"{b.get('PACKAGE')} {b.get('VERSION')} sha256 {b.get('SHA256')}"),
+              ("matrix", a.matrix), ("host", f"{os.uname().nodename.split('.')[0]}, {os.cpu_count()} CPUs, "
+                                             f"{mem} kB, {os.uname().release}"),
+              ("cpu", cpu), ("pinlab", rev), ("initramfs", initrd_names), ("guest", plan.guest_line(vm))]
+    return lines
+
+
+def run(p):
+    out, vm = p["out"], p["vm"]
+    os.makedirs(out)
+    tmp = tempfile.mkdtemp(prefix=f"pinlab-vm.{p['id']}.", dir=os.environ.get("TMPDIR", "/tmp"))
+    t_start = time.time()
+    say(f"run {p['id']}: variants {' '.join(p['variants'])}, matrix {p['matrix']['name']}, modes "
+        f"{','.join(p['modes'])}, {len(p['boots'])} boot(s)")
+    index = dict(id=p["id"], kind="lab", variants=p["variants"], boots=[], sets=[], kernels={})
+    try:
+        kernels, failed = build_all(p, out)
+        for v in kernels:
+            index["kernels"][v] = {r: f"kernels/{v}/{f}" for r, f in (("config", "config"), ("kernel", "kernel.txt"),
+                                                                       ("build_log", "build.log"))}
+        initrd, names = initramfs(p, tmp)
+        accel = kvm_probe(p, next(iter(kernels.values()))["path"], initrd, tmp, out) if kernels else "tcg"
+        man = manifest_lines(p, accel, names)
+        index["manifest"], index["command"] = dict(man), dict(man)["command"]
+        with open(os.path.join(out, "manifest.txt"), "w") as f:
+            f.writelines(f"{k}: {v}\n" for k, v in man)
+            for v, k in kernels.items():
+                f.write(f"kernel {v}: {'built in ' + k['built'] + ' s' if k['seconds'] > 5 else 'cached'} "
+                        f"({k['seconds']} s in this run)\n")
+            for v, why in failed.items():
+                f.write(f"variant {v}: FAILED {why}\n")
+        store.write_index(out, index)
+        for v, mode, b in p["boots"]:
+            if v not in kernels or v in failed:
+                continue
+            ok = boot_one(p, index, kernels[v]["path"], initrd, tmp, out, v, mode, b, accel)
+            if not ok:
+                failed[v] = "boot"
+        finish(p, index, out, failed, t_start)
+    except Stop:
+        say(f"run {p['id']}: stopped; the VM is gone, partial results in {out}")
+        return 130
+    finally:
+        if Boot.current:
+            Boot.current.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if failed else 0
+
+
+def boot_one(p, index, kernel, initrd, tmp, out, v, mode, b, accel):
+    bid = store.boot_id(v, mode, b)
+    nb = sum(1 for x in p["boots"] if x[0] == v and x[1] == mode)
+    say(f"[{v}] {mode} boot {b}/{nb} ({'tcg, icount' if mode == 'deterministic' else accel})")
+    jobdir = os.path.join(tmp, f"job-{bid}")
+    job = job_for(p, v, mode, b, jobdir)
+    boot = Boot(p["vm"], kernel, initrd, jobdir, tmp, mode, accel, p["timeout"])
+    res, guest_out = boot.run()
+    cmdline = " ".join(shlex.quote(x) for x in boot.args)
+    rec = dict(id=bid, base=os.path.basename(variants.PATCHES), variant=v, mode=mode, boot=b,
+               seconds=res["seconds"])
+    rec, sets = collect.collect(out, rec, guest_out, boot.console, cmdline, res, job)
+    index["boots"].append(rec)
+    index["sets"] += sets
+    store.write_index(out, index)
+    summary = [f"{s['id']}: {gb_summary(out, s)}" for s in sets]
+    with open(os.path.join(out, "manifest.txt"), "a") as f:
+        f.write(f"variant {v} {mode} boot {b}: {'ok' if rec['verdict'] == 'ok' else 'FAILED: ' + '; '.join(rec['reasons'])}"
+                f", boot+matrix {res['seconds']} s\n")
+    if rec["verdict"] != "ok":
+        say(f"[{v}] {mode} boot {b} FAILED: " + "; ".join(rec["reasons"][:5]))
+        return False
+    say(f"[{v}] {mode} boot {b} ok in {res['seconds']} s: " + "; ".join(summary))
+    return True
+
+
+def gb_summary(out, s):
+    return gb.check(store.resolve(os.path.join(out, s["file"])))[1][-1]
+
+
+def finish(p, index, out, failed, t_start):
+    run = store.open_run(out)
+    if any(s["boot"] > 1 for s in index["sets"]):
+        ok, lines = repeat.check(run)
+        with open(os.path.join(out, "repeatability.txt"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        say(lines[-1])
+    with open(os.path.join(out, "manifest.txt"), "a") as f:
+        f.write(f"total: {round(time.time() - t_start)} s\n")
+    index["manifest"]["total"] = f"{round(time.time() - t_start)} s"
+    store.write_index(out, index)
+    rel = shown(out)
+    if not p["args"].no_report and any(s["kind"] == "pinbench" or s["kind"] == "fio" for s in index["sets"]):
+        base = "baseline" if "baseline" in p["variants"] and len(p["variants"]) > 1 else "none"
+        try:
+            say(report.write(out, base, command=f"scripts/lab report {p['id']}"
+                             + ("" if base == "baseline" else " --baseline none")))
+        except PinlabError as e:
+            say(f"report: {e}")
+    if failed:
+        say(f"run {p['id']}: FAILED: {', '.join(failed)} ({rel}/manifest.txt)")
+    else:
+        say(f"run {p['id']}: done -> {rel}/report.md")
+
+
+def main(argv=None):
+    a = parse(argv)
+    try:
+        p = make_plan(a)
+    except PinlabError as e:
+        print(f"lab: {e}", file=sys.stderr)
+        return 2
+
+    def stop(sig, frame):
+        raise Stop()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        return run(p)
+    except PinlabError as e:
+        print(f"lab: error: {e}", file=sys.stderr)
+        return 1

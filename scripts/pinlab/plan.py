@@ -1,0 +1,203 @@
+"""The lab plan as data: a matrix (lab/matrices/NAME.toml) becomes the exact
+command lines a guest or the host runs, and the VM table (lab/vm.toml)
+becomes QEMU's arguments, the guest's device setup and the manifest line.
+
+A guest job is a commands file: one command a line, fields separated by
+TABs: NAME, the file its standard output goes to (relative to the job's
+output directory, '-' for none), then the argv.  The guest runs each line
+as it stands (no shell, nothing sourced) and records its exit status in
+rc/NAME.  Paths the guest only knows at run time are fixed by the VM table
+(mount points, /dev/pinlab-devdax)."""
+import os
+import tomllib
+
+from . import TOP, PinlabError
+
+LAB = os.path.join(TOP, "lab")
+GUEST_OUT = "/tmp/out"
+
+
+def load_toml(path, what):
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as e:
+        raise PinlabError(f"{what} {path}: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise PinlabError(f"{what} {path}: {e}") from None
+
+
+def matrices():
+    return sorted(f[:-5] for f in os.listdir(os.path.join(LAB, "matrices")) if f.endswith(".toml"))
+
+
+PINBENCH_KEYS = {"set", "probes", "backings", "quick_backings", "size", "ppc", "vmas", "write", "node",
+                 "cpu_node", "repetitions", "iterations", "min_time"}
+FIO_KEYS = {"families", "buffers", "bs", "rw", "runtime", "reps", "size"}
+PERF_KEYS = {"probes", "backings", "size", "ppc", "vmas", "min_time"}
+EXTRA_KEYS = {"name", "programs", "argv", "stdout", "outputs"}
+
+
+def load_matrix(name):
+    """A matrix by name, checked: unknown keys and missing fields are errors."""
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise PinlabError(f"bad matrix name {name!r}")
+    path = os.path.join(LAB, "matrices", f"{name}.toml")
+    if not os.path.exists(path):
+        raise PinlabError(f"unknown matrix '{name}' (known: {' '.join(matrices())})")
+    m = load_toml(path, "matrix")
+    checks = [("pinbench", PINBENCH_KEYS, True), ("fio", FIO_KEYS, False), ("perf_record", PERF_KEYS, False),
+              ("extra", EXTRA_KEYS, True)]
+    known = {"description"} | {c[0] for c in checks}
+    for k in m:
+        if k not in known:
+            raise PinlabError(f"matrix {name}: unknown section '{k}' (known: {', '.join(sorted(known))})")
+    for sec, keys, many in checks:
+        for entry in (m.get(sec, []) if many else [m[sec]] if sec in m else []):
+            bad = set(entry) - keys
+            if bad:
+                raise PinlabError(f"matrix {name}: [{sec}] has unknown keys {sorted(bad)}")
+    sets = [p.get("set") for p in m.get("pinbench", [])]
+    if None in sets or len(set(sets)) != len(sets):
+        raise PinlabError(f"matrix {name}: every [[pinbench]] needs a distinct 'set'")
+    for p in m.get("pinbench", []) + ([m["perf_record"]] if "perf_record" in m else []):
+        if not p.get("probes") or not p.get("backings"):
+            raise PinlabError(f"matrix {name}: a pinbench entry needs probes and backings")
+    m["name"] = name
+    return m
+
+
+def csv(values):
+    return ",".join(str(v) for v in values)
+
+
+def pinbench_args(p, quick=False):
+    """pinbench's own arguments for one [[pinbench]] or [perf_record] entry."""
+    backings = p.get("quick_backings", p["backings"]) if quick else p["backings"]
+    args = [f"--probe={csv(p['probes'])}", f"--backing={csv(backings)}"]
+    for key, opt in (("size", "size"), ("ppc", "ppc"), ("vmas", "vmas"), ("write", "write")):
+        if key in p:
+            args.append(f"--{opt}={csv(p[key])}")
+    for key, opt in (("node", "--node"), ("cpu_node", "--cpu-node"), ("iterations", "--iterations"),
+                     ("repetitions", "--benchmark_repetitions"), ("min_time", "--benchmark_min_time")):
+        if key in p:
+            args.append(f"{opt}={p[key]}")
+    return args
+
+
+def fio_args(f):
+    args = []
+    for key in ("families", "buffers", "bs", "rw"):
+        if key in f:
+            args += [f"--{key}", csv(f[key])]
+    for key in ("runtime", "reps", "size"):
+        if key in f:
+            args += [f"--{key}", str(f[key])]
+    return args
+
+
+def guest_commands(matrix, vm, variant, cross):
+    """(commands, sets): the guest job's command lines, and the result sets
+    they produce as {file: (kind, placement)}."""
+    out = GUEST_OUT
+    mounts = {d["role"]: d.get("mount") for d in vm["nvdimm"]}
+    devdax = next(d["link"] for d in vm["nvdimm"] if d["mode"] == "devdax")
+    here = ["--fsdax-dir", mounts["fsdax-ext4"], "--devdax", devdax, "--dir", mounts["disk"]]
+    cmds = [("semantics", "semantics.tap", ["pinsem", *here, "/job/semantics"]),
+            ("semantics-xfs", "semantics-xfs.tap",
+             ["pinsem", "--fsdax-dir", mounts["fsdax-xfs"], "--devdax", devdax, "--dir", mounts["disk"],
+              "/job/semantics"])]
+    if cross:
+        cmds.append(("semantics-cross", "semantics-cross.tap", ["pinsem", *here, "/job/semantics.cross"]))
+    sets = {}
+    for p in matrix.get("pinbench", []):
+        name = "pinbench" if p["set"] == "default" else f"pinbench-{p['set']}"
+        places = [] if "node" in p else [f"--fsdax-dir={mounts['fsdax-ext4']}", f"--devdax={devdax}"]
+        cmds.append((name, f"{name}.txt", ["pinbench", *pinbench_args(p), f"--label={variant}", *places,
+                                           f"--dir={mounts['disk']}", f"--benchmark_out={out}/{name}.json",
+                                           "--benchmark_out_format=json"]))
+        sets[f"{name}.json"] = ("pinbench", p["set"])
+    if "fio" in matrix:
+        cmds.append(("fio", "fio.txt", ["sh", "/usr/share/pinlab/workloads/fio/run.sh", "--out", f"{out}/fio",
+                                        "--dir", mounts["disk"], "--fsdax-dir", mounts["fsdax-ext4"],
+                                        *fio_args(matrix["fio"])]))
+        sets["fio.json"] = ("fio", "default")
+    if "perf_record" in matrix:
+        p = matrix["perf_record"]
+        cmds += [("perf-record", "perf-pinbench.txt",
+                  ["perf", "record", "-q", "-g", "-e", "cpu-clock", "-F", "999", "-o", "/tmp/perf.data", "--",
+                   "pinbench", *pinbench_args(p), f"--label={variant}", *here[:4], f"--dir={mounts['disk']}"]),
+                 ("perf-script", "perf.script", ["perf", "script", "-i", "/tmp/perf.data"]),
+                 ("perf-report", "perf-report.txt",
+                  ["sh", "-c", ". /usr/share/pinlab/workloads/lib.sh && pinlab_perf_report /tmp/perf.data /dev/stdout"])]
+    for e in matrix.get("extra", []):
+        cmds.append((e["name"], e.get("stdout", f"{e['name']}.txt"), list(e["argv"])))
+    return cmds, sets
+
+
+def commands_file(cmds):
+    lines = []
+    for name, stdout, argv in cmds:
+        if any("\t" in x or "\n" in x for x in [name, stdout, *argv]):
+            raise PinlabError(f"command {name}: a TAB or newline in its arguments")
+        lines.append("\t".join([name, stdout or "-", *argv]))
+    return "\n".join(lines) + "\n"
+
+
+def extra_programs(matrix):
+    return [p for e in matrix.get("extra", []) for p in e.get("programs", [])]
+
+
+# ---- the VM -----------------------------------------------------------------
+
+def load_vm():
+    vm = load_toml(os.path.join(LAB, "vm.toml"), "VM table")
+    roles = [d["role"] for d in vm["nvdimm"]]
+    for need in ("fsdax-ext4", "fsdax-xfs", "devdax", "disk", "transport"):
+        if need not in roles:
+            raise PinlabError(f"lab/vm.toml: no NVDIMM with role {need!r}")
+    if len(set(roles)) != len(roles):
+        raise PinlabError("lab/vm.toml: NVDIMM roles must be distinct")
+    for slot, d in enumerate(vm["nvdimm"]):
+        d["slot"] = slot
+    return vm
+
+
+def qemu_args(vm, kernel, initrd, console, nvdir, mode, accel):
+    """QEMU's argv for one boot; the NVDIMM backing files are nvdir/nvSLOT."""
+    det = mode == "deterministic"
+    smp = vm["deterministic"]["smp"] if det else vm["wallclock"]["smp"]
+    acc = "tcg" if det else accel
+    cpu = vm["deterministic"]["cpu"] if det else ("host" if acc == "kvm" else "max")
+    mem = vm["memory"]
+    args = ["qemu-system-x86_64", "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
+            "-machine", f"pc,nvdimm=on,accel={acc}"]
+    if det:
+        args += ["-icount", vm["deterministic"]["icount"], "-rtc", vm["deterministic"]["rtc"]]
+    args += ["-cpu", cpu, "-smp", str(smp), "-m", f"{mem['size']},slots={mem['slots']},maxmem={mem['maxmem']}"]
+    for n in vm["node"]:
+        args += ["-object", f"memory-backend-ram,id=m{n['id']},size={n['size']}"]
+    for n in vm["node"]:
+        args += ["-numa", f"node,nodeid={n['id']}" + (f",cpus=0-{smp - 1}" if n["cpus"] else "") + f",memdev=m{n['id']}"]
+    for d in vm["nvdimm"]:
+        s = d["slot"]
+        args += ["-object", f"memory-backend-file,id=nv{s},share=on,mem-path={nvdir}/nv{s},size={d['size']},align=2M",
+                 "-device", f"nvdimm,memdev=nv{s},id=nvdimm{s},slot={s},node={d.get('node', 1)}"]
+    transport = next(d["slot"] for d in vm["nvdimm"] if d["role"] == "transport")
+    args += ["-serial", f"file:{console}", "-kernel", kernel, "-initrd", initrd,
+             "-append", f"{vm['kernel']['cmdline']} pinlab_transport={transport}"]
+    return args
+
+
+def guest_roles(vm):
+    """The guest's device table: ROLE SLOT MODE FS MOUNT OPTIONS LINK, one a line."""
+    return "".join(" ".join([d["role"], str(d["slot"]), d["mode"], d.get("fs", "-"), d.get("mount", "-"),
+                             d.get("options", "-"), d.get("link", "-")]) + "\n" for d in vm["nvdimm"])
+
+
+def guest_line(vm):
+    nodes = ", ".join(f"node {n['id']} {n['size']}" + (" with the CPUs" if n["cpus"] else " memory only")
+                      for n in vm["node"])
+    dimms = ", ".join(f"{d['role']} {d['size']} ({d['mode']}{'/' + d['fs'] if 'fs' in d else ''})"
+                      for d in vm["nvdimm"])
+    return f"{vm['memory']['size']} in {len(vm['node'])} NUMA nodes ({nodes}); NVDIMMs on node 1 by slot: {dimms}"

@@ -1,0 +1,42 @@
+"""Do several boots of one kernel give the same figures?  For every set
+that has boots 2, 3 ... beside boot 1 (same base, variant, mode, placement),
+each repetition's kernel-side figures are compared: identical, or how far
+apart."""
+from . import store
+
+FIGURES = ("ns_per_page", "ns_per_page_put", "real_time")
+
+
+def figures(path):
+    _, reps, _ = store.load_gbench(path)
+    return {(name, b.get("repetition_index", 0)): tuple(b.get(k) for k in FIGURES)
+            for name, bs in reps.items() for b in bs}
+
+
+def check(run):
+    """(ok, lines); ok is None when no set has a second boot."""
+    groups = {}
+    for s in run.sets(kind="pinbench"):
+        groups.setdefault((s["base"], s["variant"], s["mode"], s["placement"]), {})[s["boot"]] = s
+    lines, ok, worst_all, compared = [], True, 0.0, 0
+    for key, boots in sorted(groups.items()):
+        if 1 not in boots or len(boots) < 2:
+            continue
+        a = figures(run.set_path(boots[1]))
+        for n, s in sorted(boots.items()):
+            if n == 1:
+                continue
+            b = figures(run.set_path(s))
+            common = sorted(set(a) & set(b))
+            same = sum(a[k] == b[k] for k in common)
+            worst = max([abs(x - y) / x * 100 for k in common for x, y in zip(a[k], b[k]) if x and y and x != y],
+                        default=0.0)
+            worst_all = max(worst_all, worst)
+            ok &= same == len(common) and len(common) > 0
+            compared += 1
+            lines.append(f"{boots[1]['id']}: boot {n} vs boot 1: {same} of {len(common)} samples identical"
+                         f" (largest difference {worst:.3f} %)")
+    if not compared:
+        return None, ["repeatable: nothing to compare (no set with a second boot)"]
+    lines.append("repeatable: yes, bit-identical" if ok else f"repeatable: no (largest difference {worst_all:.3f} %)")
+    return ok, lines

@@ -1,0 +1,324 @@
+"""A patch-review report for one run: report.md, report.txt (80 columns,
+for a mail), compare-SET.txt and plots/*.svg.  Sentences that say what the
+numbers mean are generated from the statistics, and only where they are
+significant; a one-variant run gets its figures, its semantics and its
+skips grouped by reason."""
+import glob
+import os
+import re
+import statistics
+
+from . import PinlabError, compare, env, metrics, plots, store
+from .names import parse_name
+
+
+def where(params, pages_total):
+    bits = [f"{k} {params[k]}" for k in ("bs", "rw", "node") if k in params]
+    ppc = params.get("ppc")
+    if ppc is not None:
+        bits.append(f"{'all ' + str(pages_total) if ppc == 0 else ppc} page{'s' if ppc != 1 else ''} per call")
+    if "vmas" in params:
+        bits.append(f"{params['vmas']} VMA{'s' if params['vmas'] != 1 else ''}")
+    return ", ".join(bits)
+
+
+def counts(rows):
+    sig = [r for r in rows if r["significant"]]
+    return sig, sum(r["verdict"] == "worse" for r in sig), sum(r["verdict"] == "better" for r in sig)
+
+
+def sentences(variant, res, unit):
+    """What the comparison supports, in a few generated sentences."""
+    rows = res["rows"]
+    sig, worse, better = counts(rows)
+    untestable = [r for r in rows if not r.get("testable", True)]
+    if not sig and len(untestable) == len(rows):
+        r = rows[0]
+        return [f"**{variant}**: not testable: {r['n_a']} vs {r['n_b']} repetitions cannot reach p < {res['alpha']} "
+                f"(the smallest Mann-Whitney p is {r['min_p']:.3f}); run more repetitions."]
+    ea, eb = res.get("env_a", {}), res.get("env_b", {})
+    if "qemu" in ea and "qemu" in eb and ea.get("mode") == eb.get("mode") == "wallclock":
+        lo, hi = min(r["change_pct"] for r in rows), max(r["change_pct"] for r in rows)
+        return [f"**{variant}**: not shown by these figures. Wall-clock, one VM boot per side: the repetitions "
+                f"share their boot, so the test compares two boots, not two kernels. {len(sig)} of {len(rows)} "
+                f"benchmarks pass it ({worse} worse, {better} better), changes from {lo:+.1f} % to {hi:+.1f} % "
+                f"across all paths. Compare deterministic runs, or boots as the unit."]
+    if not sig:
+        return [f"**{variant}**: no significant difference from {res['label_a']} in any of {len(rows)} "
+                f"benchmarks (alpha {res['alpha']}, floor {res['floor']} %)."]
+    out = [f"**{variant}**: {len(sig)} of {len(rows)} benchmarks differ significantly from {res['label_a']} "
+           f"({worse} worse, {better} better)."]
+    by_path = {}
+    for r in sig:
+        by_path.setdefault(parse_name(r["name"])[0], []).append(r)
+    for path, rs in sorted(by_path.items(), key=lambda kv: -max(abs(r["change_pct"]) for r in kv[1])):
+        out.append(path_sentence(path, rs, unit))
+    quiet = sorted({parse_name(r["name"])[0] for r in rows} - set(by_path))
+    if quiet:
+        out.append(f"- no significant difference on {', '.join(quiet)}.")
+    return out
+
+
+def path_sentence(path, rs, unit):
+    big = max(rs, key=lambda r: abs(r["change_pct"]))
+    _, backing, params = parse_name(big["name"])
+    pages = params.get("size_kb", 0) // 4
+    med = statistics.median(r["change_pct"] for r in rs)
+    way = ("worse" if all(r["verdict"] == "worse" for r in rs) else
+           "better" if all(r["verdict"] == "better" for r in rs) else "changed")
+    return (f"- {path}: {len(rs)} benchmark{'s' if len(rs) > 1 else ''} {way} "
+            f"(median change {med:+.1f} %); largest {big['change_pct']:+.1f} % on {backing} at "
+            f"{where(params, pages)} ({big['median_a']:.0f} -> {big['median_b']:.0f} {unit}, "
+            f"95 % CI {big['ci_lo']:+.1f}..{big['ci_hi']:+.1f} %, {compare.p_text(big['p'])}).")
+
+
+# ---- what a run holds ---------------------------------------------------
+
+def pick_sets(run, mode_arg):
+    """(mode, {variant: SetRef} of pinbench sets, {variant: SetRef} of fio sets, modes)."""
+    main = run.sets(placement="default", boot=1)
+    ref = {id(s): env.SetRef(run.set_path(s), run, s) for s in main}
+    pin = [s for s in main if s["kind"] == "pinbench"]
+    fio = {s["variant"] if run.index["kind"] == "lab" else s["series"]: ref[id(s)]
+           for s in main if s["kind"] == "fio"}
+    if not pin and not fio:
+        raise PinlabError(f"{run.path}: no Google Benchmark result sets in its index")
+    modes = sorted({s["mode"] for s in pin})
+    mode = mode_arg or ("deterministic" if "deterministic" in modes else "wallclock")
+    key = (lambda s: s["variant"]) if run.index["kind"] == "lab" else (lambda s: s["series"])
+    sets = {key(s): ref[id(s)] for s in pin if s["mode"] == mode}
+    if pin and not sets:
+        raise PinlabError(f"{run.path}: no {mode} result sets (have: {', '.join(modes)})")
+    return mode, sets, fio, modes
+
+
+def setup_lines(run, mode, unit, metric, modes, base, sets, fio):
+    man = run.manifest()
+    md = ["", "## Setup", ""]
+    for k, label in (("command", "command"), ("base", "base kernel"), ("kernel", "kernel"), ("host", "machine"),
+                     ("cpu", "CPU"), ("qemu", "QEMU"), ("wallclock accel", "wall-clock accel"),
+                     ("deterministic", "deterministic mode"), ("mode", "mode"), ("guest", "guest, pmem, NUMA"),
+                     ("matrix", "matrix"), ("pinlab", "pinlab revision")):
+        if k in man:
+            md.append(f"- {label}: {man[k]}")
+    if sets:
+        m = metrics.get(metric)
+        md.append(f"- figures in this report: {mode} ({unit}); metric `{metric}` ({m.direction} is better)")
+    if mode == "wallclock" and "deterministic" in modes:
+        md.append("- this run also has deterministic sets: `--mode deterministic` compares those")
+    first = (sets or fio).get(base) or next(iter((sets or fio).values()))
+    numa = run.boot_file(first.rec, "numa.txt") if first.rec else None
+    if numa and os.path.exists(numa):
+        with open(numa) as f:
+            lines = [x.strip() for x in f.read().split("node distances")[0].splitlines()
+                     if x.strip() and " free:" not in x]
+        md.append("- NUMA: " + "; ".join(lines))
+    variants = sorted(set(sets) | (set(fio) if run.index["kind"] == "lab" else set()), key=lambda x: (x != base, x))
+    confs = {v: store.read_kv(run.kernel_file(v, "kernel") or "") for v in variants}
+    if any(confs.values()):
+        md += ["", "| variant | reproduces | what it changes |", "|---|---|---|"]
+        md += [f"| {v} | {confs[v].get('reproduces', '-')} | {confs[v].get('description', '-')} |"
+               for v in variants]
+    return md
+
+
+def comparison_lines(run, v, base, res, unit):
+    md = sentences(v, res, unit)
+    md += ["", f"Every benchmark: [compare-{v}.txt](compare-{v}.txt). Significant changes, largest first:", ""]
+    sig = sorted((r for r in res["rows"] if r["significant"]), key=lambda r: -abs(r["change_pct"]))
+    if sig:
+        md += [f"| benchmark | {base} | {v} | change | 95 % CI | p |", "|---|---|---|---|---|---|"]
+        for r in sig[:15]:
+            md.append(f"| {compare.short(r['name'])} | {r['median_a']:.1f} | {r['median_b']:.1f} | "
+                      f"{r['change_pct']:+.1f} % | {r['ci_lo']:+.1f}..{r['ci_hi']:+.1f} % | {compare.p_text(r['p'])} |")
+        if len(sig) > 15:
+            md.append(f"| ... {len(sig) - 15} more in compare-{v}.txt | | | | | |")
+    else:
+        md.append("(none)")
+    md += [f"\n> {w}" for w in res["warnings"]] + [""]
+    with open(os.path.join(run.path, f"compare-{v}.txt"), "w") as f:
+        f.write(compare.format_text(res) + "\n")
+    return md
+
+
+def figures_lines(ref, metric, unit):
+    """One set's medians: path x backing per pages per call, one VMA."""
+    _, reps, _ = store.load_gbench(ref.path)
+    cells, backings, paths = {}, [], []
+    for name, bs in reps.items():
+        path, backing, p = parse_name(name)
+        vals = [b[metric] for b in bs if metric in b]
+        if not vals or p.get("vmas", 1) != 1 or p.get("write", 1) != 1 or "ppc" not in p:
+            continue
+        backings += [backing] if backing not in backings else []
+        paths += [path] if path not in paths else []
+        cells[(p["ppc"], path, backing)] = statistics.median(vals)
+    if not cells:
+        return []
+    md = ["", f"## Figures: {ref.label}", "",
+          f"Median {unit} over the repetitions; one VMA, write:1; '-' did not run (see the skips)."]
+    for ppc in sorted({k[0] for k in cells}, key=lambda x: (x == 0, x)):
+        md += ["", f"{'all' if ppc == 0 else ppc} pages per call:", "",
+               "| path | " + " | ".join(backings) + " |", "|---|" + "---|" * len(backings)]
+        for path in paths:
+            md.append(f"| {path} | " + " | ".join(
+                f"{cells[(ppc, path, b)]:.1f}" if (ppc, path, b) in cells else "-" for b in backings) + " |")
+    return md
+
+
+def skips_lines(refs):
+    """Every set's skipped and refused cases, grouped by reason."""
+    by = {}
+    for ref in refs:
+        _, _, entries = store.load_gbench(ref.path)
+        for b in entries:
+            if b.get("error_occurred") and b.get("run_type", "iteration") == "iteration":
+                by.setdefault(b.get("error_message", ""), {}).setdefault(b.get("run_name", b["name"]), set()).add(
+                    ref.label)
+    if not by:
+        return []
+    md = ["", "## Skipped and refused cases, by reason", "",
+          "| benchmarks | in sets | reason | example |", "|---|---|---|---|"]
+    for msg, cases in sorted(by.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        name = sorted(cases)[0]
+        labels = sorted({x for v in cases.values() for x in v})
+        md.append(f"| {len(cases)} | {len(labels)} | {msg.replace('|', '/')} | `{compare.short(name)}` |")
+    return md
+
+
+def semantics_lines(run):
+    """Each boot's TAP files: passed, failed, skipped."""
+    rows = []
+    for b in run.index["boots"]:
+        for role, rel in sorted(b["files"].items()):
+            if not role.endswith(".tap") and not role.startswith("semantics"):
+                continue
+            with open(os.path.join(run.path, rel)) as f:
+                last = [x for x in f.read().splitlines() if x.startswith("semantics: ")]
+            rows.append(f"| {b['id']} | {role.removesuffix('.tap')} | {last[-1][11:] if last else 'no summary'} |")
+    if not rows:
+        return []
+    return ["", "## Semantics", "",
+            "Each boot's pin-outcome tables (pinsem, TAP); `semantics-cross` is baseline's table on a "
+            "variant, expected to fail where the variant differs.", "",
+            "| boot | table | outcome |", "|---|---|---|"] + rows
+
+
+def fio_section(run, fio, results, base):
+    """The fio jobs: medians per set, and each variant against the baseline."""
+    md, txt, med = ["", "## fio workloads", ""], [], {}
+    for v, ref in fio.items():
+        _, reps, _ = store.load_gbench(ref.path)
+        for name, bs in reps.items():
+            ok = [b for b in bs if "iops" in b]
+            if ok:
+                med.setdefault(name, {})[v] = tuple(statistics.median(b[k] for b in ok)
+                                                    for k in ("iops", "clat_p50_us", "sys_cpu_pct"))
+    order = sorted(fio, key=lambda x: (x != base, x))
+    md.append("Median of the repetitions: IOPS (higher is better) / completion latency p50 in us / system CPU %. "
+              "Raw fio JSON in the `*fio-raw.tar.xz` archives; every run's outcome in `*runs.tsv`.")
+    md += ["", "| job | " + " | ".join(order) + " |", "|---|" + "---|" * len(order)]
+    for name in sorted(med):
+        md.append(f"| {name} | " + " | ".join(
+            "{:.0f} / {:.0f} / {:.0f}".format(*med[name][v]) if v in med[name] else "-" for v in order) + " |")
+    refused = sorted({b["name"] for ref in fio.values() for b in store.load_gbench(ref.path)[2]
+                      if b.get("error_message", "").startswith("EXPECTED")})
+    if refused:
+        md += ["", "Refused as the job expects (io_uring's long-term registration of FS-DAX memory, "
+               "EOPNOTSUPP): " + ", ".join(f"`{r}`" for r in refused) + "."]
+    for v, res in sorted(results.items()):
+        ss = sentences(f"{v} (fio, IOPS)", res, "IOPS")
+        md += [""] + ss + [f"\n> {w}" for w in res["warnings"]]
+        txt += [re.sub(r"\*\*", "", x) for x in ss] + [""]
+        with open(os.path.join(run.path, f"compare-{v}-fio.txt"), "w") as f:
+            f.write(compare.format_text(res) + "\n")
+        md.append(f"\nEvery job: [compare-{v}-fio.txt](compare-{v}-fio.txt).")
+    if results:
+        md += ["", "The fio figures are wall-clock, from separate boots: a difference between variants is "
+               "only real beyond the boot-to-boot swing (see the jobs no variant can change: O_DIRECT's "
+               "short-term pins, which no variant here touches)."]
+    return md, txt
+
+
+def profiles_section(run_dir):
+    """Links to every flame graph of the run and its pin-path table."""
+    md = []
+    for svg in sorted(glob.glob(os.path.join(run_dir, "*flame.svg")) + glob.glob(os.path.join(run_dir, "*", "flame.svg"))):
+        rel = os.path.relpath(svg, run_dir)
+        stem = rel[:-len("flame.svg")]
+        md += ([] if md else ["", "## Profiles", ""]) + [f"### {stem.rstrip('./') or 'profile'}", "",
+                                                          f"Flame graph: [{rel}]({rel})"]
+        for extra, what in (("perf-report.txt", "perf report"), ("perf-command.txt", "command"),
+                            ("perf-pinpath.md", None)):
+            path = os.path.join(run_dir, stem + extra)
+            if os.path.exists(path) and what:
+                md.append(f"{what}: [{stem + extra}]({stem + extra})")
+            elif os.path.exists(path):
+                with open(path) as f:
+                    md += [""] + f.read().splitlines()[:16]
+        md.append("")
+    return md
+
+
+def text_version(md, rid, mode, unit, base, txt_summary):
+    """The mail: the lines before the first section after Setup, no
+    headings or tables, then the generated sentences."""
+    txt = [f"pinlab report {rid} ({mode}, {unit})", ""]
+    for line in md[2:]:
+        if line.startswith("## ") and line != "## Setup":
+            break
+        if line.startswith("|") or line.startswith("#"):
+            continue
+        txt += compare.wrap(line, 80) if line else [""]
+    txt += [f"Against {base}:", ""] if base and txt_summary else []
+    for s in txt_summary:
+        txt += compare.wrap(s, 80, "    ") if s else [""]
+    return txt
+
+
+def write(run_path, baseline="baseline", mode_arg=None, metric="ns_per_page", alpha=0.05, floor=2.0,
+          with_plots=True, command=None):
+    """Write the report files; returns a one-line summary."""
+    run = store.open_run(run_path.rstrip("/"))
+    metrics.get(metric)
+    mode, sets, fio, modes = pick_sets(run, mode_arg)
+    if baseline != "none" and sets and baseline not in sets:
+        raise PinlabError(f"{run.path}: no {mode} set for baseline {baseline!r} (have: {', '.join(sorted(sets))}; "
+                          "--baseline none reports without comparisons)")
+    base = None if baseline == "none" else baseline
+    results = {v: compare.result(sets[base], sets[v], metric, alpha, floor)
+               for v in sorted(sets) if base and v != base}
+    fio_results = {v: compare.result(fio[base], fio[v], metrics.primary("fio"), alpha, floor)
+                   for v in sorted(fio) if base in fio and v != base}
+    unit = metrics.unit_label(metric, mode) if sets else metrics.get(metrics.primary("fio")).what
+    mode = mode if sets else "wallclock"
+    md = [f"# pinlab report: {run.id}", "",
+          f"Made by `{command or 'scripts/lab report ' + run.id}` from the files in this directory."]
+    md += setup_lines(run, mode, unit, metric, modes, base, sets, fio)
+    txt_summary = []
+    if base and len(sets) > 1:
+        md += ["", f"## Against {base}", ""]
+        if mode == "wallclock":
+            md += ["Wall-clock repetitions share their boot: across TCG boots even paths no variant "
+                   "touches move by tens of %, so treat wall-clock differences as real only where they "
+                   "exceed those control paths; deterministic figures do not have this problem.", ""]
+        for v, res in results.items():
+            md += comparison_lines(run, v, base, res, unit)
+            txt_summary += [re.sub(r"\*\*", "", s) for s in sentences(v, res, unit)] + [""]
+    if sets and (len(sets) == 1 or not base):
+        for ref in sets.values():
+            md += figures_lines(ref, metric, unit)
+    if fio:
+        fmd, ftxt = fio_section(run, fio, fio_results, base)
+        md += fmd
+        txt_summary += ftxt
+    md += semantics_lines(run) + skips_lines(list(sets.values()) + list(fio.values()))
+    md += profiles_section(run.path)
+    made = plots.sweeps(run.path, sets, metric, unit, mode) if with_plots and sets else []
+    if made:
+        md += ["", "## Plots", ""] + [x for p in made for x in (f"![{p}]({p})", "")]
+    with open(os.path.join(run.path, "report.md"), "w") as f:
+        f.write("\n".join(md) + "\n")
+    with open(os.path.join(run.path, "report.txt"), "w") as f:
+        f.write("\n".join(text_version(md, run.id, mode, unit, base, txt_summary)) + "\n")
+    return f"report: {run.path}/report.md, report.txt, {len(results)} comparison(s), {len(made)} plot(s)"

@@ -1,0 +1,282 @@
+"""Unit tests of the results model and the lab plan (pytest, Debian's python3-pytest).
+
+    python3 -m pytest scripts/tests
+"""
+import json
+import lzma
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pinlab import PinlabError, collect, env, gb, metrics, plan, store, variants  # noqa: E402
+
+NAME = "gup_test.pin_longterm/anon/size_kb:4096/ppc:512/vmas:1/write:1/manual_time"
+
+
+def gbench(values, name=NAME, label="x", extra=()):
+    """A minimal Google Benchmark JSON: one benchmark, one entry per value."""
+    bs = [dict(name=name, run_name=name, run_type="iteration", repetition_index=i, ns_per_page=v, pages=1024.0,
+               real_time=v) for i, v in enumerate(values)]
+    return dict(context=dict(label=label), benchmarks=bs + list(extra))
+
+
+def write(path, obj, xz=False):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with (lzma.open if xz else open)(path, "wt") as f:
+        json.dump(obj, f)
+
+
+# ---- loader -----------------------------------------------------------------
+
+def test_loader_plain_and_xz_read_the_same(tmp_path):
+    write(str(tmp_path / "a.json"), gbench([1.0, 2.0]))
+    write(str(tmp_path / "b.json.xz"), gbench([1.0, 2.0]), xz=True)
+    assert store.load_gbench(str(tmp_path / "a.json"))[1] == store.load_gbench(str(tmp_path / "b.json"))[1]
+
+
+def test_loader_refuses_what_is_not_google_benchmark(tmp_path):
+    (tmp_path / "x.json").write_text('{"jobs": []}')
+    (tmp_path / "y.json").write_text("not json")
+    with pytest.raises(PinlabError, match="not Google Benchmark JSON"):
+        store.load_gbench(str(tmp_path / "x.json"))
+    with pytest.raises(PinlabError, match="not JSON"):
+        store.load_gbench(str(tmp_path / "y.json"))
+    with pytest.raises(PinlabError, match="No such file"):
+        store.load_gbench(str(tmp_path / "nope.json"))
+
+
+def test_loader_keeps_only_repetitions_that_ran(tmp_path):
+    skip = dict(name="p/b", run_name="p/b", run_type="iteration", error_occurred=True, error_message="SKIP: no")
+    agg = dict(name=NAME + "_mean", run_name=NAME, run_type="aggregate", ns_per_page=9.0)
+    write(str(tmp_path / "a.json"), gbench([1.0, 2.0], extra=[skip, agg]))
+    _, reps, entries = store.load_gbench(str(tmp_path / "a.json"))
+    assert list(reps) == [NAME] and len(reps[NAME]) == 2 and len(entries) == 4
+
+
+# ---- the index: naming round trip --------------------------------------------
+
+def test_index_round_trip(tmp_path):
+    rec = store.new_set("pinbench", "6.1", "vmas-array", "deterministic", "vmas-array.det/pinbench.json",
+                        boot=2, placement="node1", matrix="standard", boot_id=store.boot_id("vmas-array", "deterministic", 2),
+                        set_id=store.set_id("vmas-array", "deterministic", 2, "pinbench", "node1"))
+    assert rec["id"] == "vmas-array.det.boot2.node1" and rec["boot_id"] == "vmas-array.det.boot2"
+    write(str(tmp_path / "vmas-array.det" / "pinbench.json"), gbench([1.0]))
+    store.write_index(str(tmp_path), dict(id="r", kind="lab", boots=[], sets=[rec]))
+    run = store.open_run(str(tmp_path))
+    assert run.sets(variant="vmas-array", mode="deterministic", placement="node1") == [rec]
+    assert run.sets(variant="baseline") == []
+    ref = env.resolve_set(str(tmp_path / "vmas-array.det.boot2.node1"))
+    assert ref.rec == rec and ref.path.endswith("pinbench.json")
+
+
+def test_open_run_refuses_a_directory_without_index(tmp_path):
+    with pytest.raises(PinlabError, match="no run.json"):
+        store.open_run(str(tmp_path))
+    with pytest.raises(PinlabError, match="no such run directory"):
+        store.open_run(str(tmp_path / "nope"))
+
+
+def test_legacy_index_reads_the_old_names_once(tmp_path):
+    (tmp_path / "manifest.txt").write_text(
+        "command: scripts/lab run --variants baseline,v2 --id r\nbase: linux-source-6.1 6.1.192-2 sha256 x\n"
+        "qemu: QEMU 7.2\nvariant baseline deterministic boot 1: ok, build 0 s, boot+matrix 9 s\n")
+    for f in ("baseline.det.json", "baseline.det.boot2.json", "baseline.det.node1.json", "v2.json"):
+        write(str(tmp_path / f), gbench([1.0]))
+    for f in ("baseline.det.semantics.tap", "baseline.det.boot2.semantics.tap", "baseline.config"):
+        (tmp_path / f).write_text("x")
+    idx = store.legacy_index(str(tmp_path))
+    ids = {s["id"]: s for s in idx["sets"]}
+    assert set(ids) == {"baseline.det", "baseline.det.boot2", "baseline.det.node1", "v2"}
+    assert ids["baseline.det.node1"]["placement"] == "node1" and ids["baseline.det.boot2"]["boot"] == 2
+    boots = {b["id"]: b for b in idx["boots"]}
+    assert boots["baseline.det"]["files"]["semantics.tap"] == "baseline.det.semantics.tap"
+    assert "baseline.det.boot2.semantics.tap" not in boots["baseline.det"]["files"].values()
+    assert boots["baseline.det"]["verdict"] == "ok" and idx["variants"] == ["baseline", "v2"]
+    assert idx["kernels"]["baseline"]["config"] == "baseline.config" and ids["v2"]["base"] == "6.1"
+
+
+# ---- the metrics table --------------------------------------------------------
+
+def test_metrics_table():
+    assert metrics.get("ns_per_page").lower_is_better and not metrics.get("iops").lower_is_better
+    assert metrics.primary("pinbench") == "ns_per_page" and metrics.primary("fio") == "iops"
+    assert metrics.get("iops").unit == "IOPS" and metrics.get("ns_per_call").unit == "ns"
+    assert metrics.unit_label("ns_per_page", "deterministic") == "instruction-ns/page"
+    assert "instruction" not in metrics.unit_label("ns_per_page", "wallclock")
+    with pytest.raises(PinlabError, match="unknown metric 'furlongs'"):
+        metrics.get("furlongs")
+
+
+# ---- the verdict of a boot ----------------------------------------------------
+
+TAP_OK = "TAP version 13\nok 1 - a\n1..1\nsemantics: 1 passed, 0 failed, 0 skipped\n"
+TAP_FAIL = "TAP version 13\nnot ok 1 - a\n1..1\nsemantics: 0 passed, 1 failed, 0 skipped\n"
+JOB = dict(commands=["semantics", "semantics-xfs", "pinbench"], sets={"pinbench.json": ("pinbench", "default")},
+           warnings=[], cross=False)
+
+
+def good_boot(d):
+    d.mkdir(exist_ok=True)
+    (d / "console.log").write_text("pinlab-guest: up\npinlab-guest: done\n")
+    (d / "dmesg.txt").write_text("[    0.1] Linux version 6.1\n")
+    (d / "job.rc").write_text("0\n")
+    (d / "rc").mkdir(exist_ok=True)
+    for c in JOB["commands"]:
+        (d / "rc" / c).write_text("0\n")
+    (d / "semantics.tap").write_text(TAP_OK)
+    (d / "semantics-xfs.tap").write_text(TAP_OK)
+    write(str(d / "pinbench.json"), gbench([500.0, 501.0]))
+    return d
+
+
+def judge(d, **job):
+    return collect.verdict(str(d), dict(timed_out=False, rc=0, limit=60), **dict(
+        {k: JOB[k] for k in ("commands", "sets", "warnings", "cross")}, **job))
+
+
+def test_verdict_of_a_good_boot_is_empty(tmp_path):
+    assert judge(good_boot(tmp_path / "b")) == []
+
+
+def test_verdict_fails_on_a_failing_xfs_tap(tmp_path):
+    d = good_boot(tmp_path / "b")
+    (d / "semantics-xfs.tap").write_text(TAP_FAIL)
+    assert any(r.startswith("semantics-xfs.tap: 1 failed") for r in judge(d))
+
+
+def test_verdict_fails_when_every_row_skipped(tmp_path):
+    d = good_boot(tmp_path / "b")
+    (d / "semantics.tap").write_text("1..1\nsemantics: 0 passed, 0 failed, 1 skipped\n")
+    assert any("nothing passed" in r for r in judge(d))
+
+
+def test_verdict_fails_on_a_warning_in_dmesg_unless_declared(tmp_path):
+    d = good_boot(tmp_path / "b")
+    (d / "dmesg.txt").write_text("[    3.3] WARNING: CPU: 0 PID: 112 at mm/gup.c:2209 __get_user_pages_remote+0x22\n")
+    assert any("kernel: WARNING: CPU: 0" in r for r in judge(d))
+    assert judge(d, warnings=[("at mm/gup.c:[0-9]+ __get_user_pages_remote", "by design")]) == []
+    assert judge(d, warnings=[("at mm/page_alloc.c", "another one")]) != []
+
+
+def test_verdict_fails_on_a_missing_json(tmp_path):
+    d = good_boot(tmp_path / "b")
+    os.remove(d / "pinbench.json")
+    assert "pinbench.json: missing" in judge(d)
+
+
+def test_verdict_fails_on_a_failed_benchmark_a_command_exit_and_a_hang(tmp_path):
+    d = good_boot(tmp_path / "b")
+    bad = dict(name="p/b", run_name="p/b", run_type="iteration", error_occurred=True, error_message="pin leak: 3")
+    write(str(d / "pinbench.json"), gbench([1.0], extra=[bad]))
+    (d / "rc" / "pinbench").write_text("1\n")
+    why = judge(d)
+    assert "pinbench: exit 1" in why and any(r.startswith("pinbench.json: 1 ran, 0 skipped, 1 failed") for r in why)
+    assert collect.verdict(str(d), dict(timed_out=True, rc=-9, limit=8), **{
+        k: JOB[k] for k in ("commands", "sets", "warnings", "cross")}) == ["hung: killed after 8 s"]
+
+
+def test_verdict_fails_without_the_guest_finishing_or_on_a_panic(tmp_path):
+    d = good_boot(tmp_path / "b")
+    (d / "console.log").write_text("Kernel panic - not syncing: Fatal exception\n")
+    why = judge(d)
+    assert "the guest did not finish (see console.log)" in why
+    assert any(r.startswith("kernel: Kernel panic") for r in why)
+
+
+def test_cross_table_may_fail_but_must_finish(tmp_path):
+    d = good_boot(tmp_path / "b")
+    (d / "rc" / "semantics-cross").write_text("1\n")
+    (d / "semantics-cross.tap").write_text(TAP_FAIL)
+    job = dict(commands=JOB["commands"] + ["semantics-cross"], cross=True)
+    assert judge(d, **job) == []
+    (d / "semantics-cross.tap").write_text("TAP version 13\n")
+    assert judge(d, **job) == ["semantics-cross.tap: no summary line (pinsem did not finish)"]
+
+
+def test_gb_check_counts(tmp_path):
+    skip = dict(name="p/b", run_name="p/b", run_type="iteration", error_occurred=True, error_message="SKIP: no")
+    write(str(tmp_path / "a.json"), gbench([1.0], extra=[skip]))
+    ok, lines = gb.check(str(tmp_path / "a.json"), [r"^gup_test.pin_longterm/"])
+    assert ok and lines[-1] == "1 ran, 1 skipped, 0 failed"
+    ok, lines = gb.check(str(tmp_path / "a.json"), [r"^nothing/"])
+    assert not ok and lines[0].startswith("MISSING")
+
+
+# ---- the plan -----------------------------------------------------------------
+
+def test_every_matrix_loads_and_makes_command_lines():
+    vm = plan.load_vm()
+    for name in plan.matrices():
+        m = plan.load_matrix(name)
+        if name == "host":
+            continue
+        cmds, sets = plan.guest_commands(m, vm, "baseline", cross=True)
+        names = [c[0] for c in cmds]
+        assert names[:3] == ["semantics", "semantics-xfs", "semantics-cross"]
+        assert plan.commands_file(cmds).count("\n") == len(cmds)
+        for f in sets:
+            assert f.removesuffix(".json") in names
+
+
+def test_standard_matrix_command_line_is_exact():
+    cmds, sets = plan.guest_commands(plan.load_matrix("standard"), plan.load_vm(), "vmas-array", cross=True)
+    pb = dict((c[0], c[2]) for c in cmds)["pinbench"]
+    assert pb[:4] == ["pinbench", "--probe=gup_test.gup_fast,gup_test.pin_fast,gup_test.pin_fast_longterm,"
+                      "gup_test.pin_longterm,gup_test.gup_remote,gup_test.pin_remote,gup_test.pin_remote_longterm",
+                      "--backing=anon,thp,hugetlb_2m,shmem,pagecache,fsdax,devdax", "--size=4M"]
+    assert "--ppc=1,512,all" in pb and "--vmas=1,64,1024" in pb and "--benchmark_repetitions=9" in pb
+    assert "--label=vmas-array" in pb and "--devdax=/dev/pinlab-devdax" in pb
+    assert sets == {"pinbench.json": ("pinbench", "default"), "pinbench-node1.json": ("pinbench", "node1")}
+
+
+def test_bad_matrices_are_refused(tmp_path, monkeypatch):
+    with pytest.raises(PinlabError, match="unknown matrix 'nosuch'"):
+        plan.load_matrix("nosuch")
+    (tmp_path / "matrices").mkdir()
+    (tmp_path / "matrices" / "bad.toml").write_text('[[pinbench]]\nset = "x"\nprobes = ["a"]\nbackings = ["b"]\nsizes = 1\n')
+    (tmp_path / "matrices" / "broken.toml").write_text("[[pinbench]\n")
+    monkeypatch.setattr(plan, "LAB", str(tmp_path))
+    with pytest.raises(PinlabError, match=r"unknown keys \['sizes'\]"):
+        plan.load_matrix("bad")
+    with pytest.raises(PinlabError, match="matrix .*broken.toml"):
+        plan.load_matrix("broken")
+
+
+def test_vm_table_makes_qemu_arguments_and_guest_roles():
+    vm = plan.load_vm()
+    args = plan.qemu_args(vm, "/k/bzImage", "/i.gz", "/c.log", "/nv", "deterministic", "kvm")
+    s = " ".join(args)
+    assert "accel=tcg" in s and "-icount shift=0,sleep=off" in s and "-smp 1" in s
+    dimms = [a for a in args if a.startswith("nvdimm,")]
+    assert len(dimms) == len(vm["nvdimm"]) and all(f"slot={i}," in d for i, d in enumerate(dimms))
+    transport = next(d["slot"] for d in vm["nvdimm"] if d["role"] == "transport")
+    assert args[-1].endswith(f"pinlab_transport={transport}")
+    wall = " ".join(plan.qemu_args(vm, "/k", "/i", "/c", "/nv", "wallclock", "kvm"))
+    assert "accel=kvm" in wall and "-cpu host" in wall and "-icount" not in wall
+    roles = plan.guest_roles(vm).splitlines()
+    assert roles[0].split()[:3] == ["fsdax-ext4", "0", "fsdax"] and len(roles) == len(vm["nvdimm"])
+
+
+# ---- semantics: baseline plus overrides ---------------------------------------
+
+def test_semantics_overrides_replace_and_add_rows():
+    base = [ln for ln in variants.semantics("baseline").splitlines() if not ln.startswith("#")]
+    v = [ln for ln in variants.semantics("vmas-array").splitlines() if not ln.startswith("#")]
+    assert len(v) == len(base) + 1
+    assert "gup_test.pin_longterm anon 1 ENOMEM 2097156K" in v and "gup_test.pin_longterm anon 1 ok 2097156K" not in v
+    same = [ln for ln in variants.semantics("callsite-check").splitlines() if not ln.startswith("#")]
+    assert same == base
+
+
+def test_override_without_reason_is_refused(tmp_path):
+    for d in ("baseline", "v"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "variant.conf").write_text('DESCRIPTION="x"\n')
+    (tmp_path / "baseline" / "semantics").write_text("p b 1 ok\n")
+    (tmp_path / "v" / "semantics").write_text("p b 1 EINVAL\n")
+    with pytest.raises(PinlabError, match="needs its reason"):
+        variants.semantics("v", str(tmp_path))
+    with pytest.raises(PinlabError, match="unknown variant 'nope'"):
+        variants.conf("nope", str(tmp_path))
