@@ -122,14 +122,19 @@ mkdir -p "$out.tmp"
 say "$variant: building bzImage (make -j$(nproc); a full build takes minutes, mm/ only seconds)"
 t0="$(date +%s)"
 export CCACHE_DIR="$cache/ccache"
+# progress: steps so far of the last full build's count (kept per config)
+total="$(cat "$work/steps" 2>/dev/null || echo '?')"
 if ! make -C "$src" O="$build" -j"$(nproc)" CC="ccache gcc" bzImage 2>&1 |
 	tee "$out.tmp/build.log" | grep --line-buffered -E '^  (CC|LD|AR)  ' |
-	awk '{ n++; if (n % 200 == 1 || $2 ~ /vmlinux|bzImage/) { print "lab:   [" n " steps] " $0; fflush() } }' >&2 ||
+	awk -v total="$total" '{ n++; if (n % 200 == 1 || $2 ~ /vmlinux|bzImage/) {
+		print "lab:   [" n "/" total " steps] " $0; fflush() } }' >&2 ||
 	[ "${PIPESTATUS[0]}" -ne 0 ]; then
 	tail -30 "$out.tmp/build.log" >&2
 	die "$variant: build failed (log: $out.tmp/build.log)"
 fi
 t1="$(date +%s)"
+steps="$(grep -cE '^  (CC|LD|AR)  ' "$out.tmp/build.log" || true)"
+[ "$steps" -lt 1000 ] || echo "$steps" >"$work/steps"
 cp "$build/arch/x86/boot/bzImage" "$build/.config" "$out.tmp/"
 mv "$out.tmp/.config" "$out.tmp/config"
 cp "$build/System.map" "$out.tmp/"

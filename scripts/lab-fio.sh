@@ -3,6 +3,8 @@
 # Usage: scripts/lab fio [--id RUN-ID] [--quick] [--perf stat]
 #                        [workloads/fio/run.sh options: --families --buffers --bs --rw
 #                         --runtime --reps --size --fsdax-dir]
+# The jobs come from lab/matrices/fio-host.toml; options given here follow
+# them and win.
 #
 # The O_DIRECT target is a file on /var/tmp's filesystem (created and
 # removed by the runner).  Writes fio.json (Google Benchmark JSON: IOPS,
@@ -17,11 +19,11 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-id="" pass=() perf="" args="$*"
+id="" pass=() perf="" quick=() args="$*"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--id) id="${2:?--id needs a value}"; shift 2 ;;
-	--quick) pass+=(--bs 64k --rw randread --runtime 1 --reps 2); shift ;;
+	--quick) quick=(--quick); shift ;;
 	--perf)
 		case "${2:-}" in stat) perf=stat ;; *) usage_die "fio: --perf stat (profiles: scripts/lab perf record)" ;; esac
 		pass+=(--perf-stat); shift 2 ;;
@@ -34,22 +36,15 @@ done
 command -v fio >/dev/null || die "fio missing (scripts/deps.sh lab)"
 [ -z "$perf" ] || command -v perf >/dev/null || die "perf missing (scripts/deps.sh lab)"
 [ -n "$id" ] || id="$(date -u +%Y%m%d-%H%M%S)-fio-$(hostname -s)"
-out="${PINLAB_RESULTS:-$top/results}/$id"
-[ ! -e "$out" ] || usage_die "fio: $out exists; pick another --id"
-mkdir -p "$out"
+out="$(new_run_dir fio "$id")"
 work="$(mktemp -d /var/tmp/pinlab-fio-run.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 {
-	echo "run: $id"
-	echo "command: scripts/lab fio $args"
-	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	echo "host: $(hostname -s), $(nproc) CPUs, $(awk '/MemTotal/{print $2" kB"}' /proc/meminfo)"
-	echo "cpu: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
-	echo "kernel: $(uname -r)"
-	echo "pinlab: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)"
-	echo "mode: native (host kernel), wall-clock"
+	host_manifest "$id" "scripts/lab fio $args"
 	echo "fio: $(fio --version)"
 } >"$out/manifest.txt"
+mapfile -t plan < <(bash "$top/scripts/lab" matrix fio-host fio "${quick[@]}")
+pass=("${plan[@]}" "${pass[@]}")
 say "fio $id: workloads/fio/run.sh ${pass[*]}"
 rc=0
 "$top/workloads/fio/run.sh" --out "$work" --dir /var/tmp "${pass[@]}" || rc=$?

@@ -21,9 +21,7 @@ done
 cd "$top"
 make -s all
 [ -n "$id" ] || id="$(date -u +%Y%m%d-%H%M%S)-host-$(hostname -s)"
-out="${PINLAB_RESULTS:-$top/results}/$id"
-[ ! -e "$out" ] || usage_die "host: $out exists; pick another --id"
-mkdir -p "$out"
+out="$(new_run_dir host "$id")"
 dir="$(mktemp -d /var/tmp/pinlab-host.XXXXXX)"
 trap 'rm -rf "$dir"' EXIT
 
@@ -32,14 +30,7 @@ over=()
 [ -z "$min_time" ] || over+=(--benchmark_min_time="$min_time")
 sets=(pinbench pinbench-vmas)
 {
-	echo "run: $id"
-	echo "command: scripts/lab host $args"
-	echo "date: $(date -u +%FT%TZ)"
-	echo "host: $(hostname -s), $(nproc) CPUs, $(awk '/MemTotal/{print $2" kB"}' /proc/meminfo)"
-	echo "cpu: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
-	echo "kernel: $(uname -r)"
-	echo "pinlab: $(git describe --always --dirty 2>/dev/null || echo unknown)"
-	echo "mode: native (host kernel), wall-clock"
+	host_manifest "$id" "scripts/lab host $args"
 	echo "matrix: host"
 } >"$out/manifest.txt"
 : >"$out/commands.txt"

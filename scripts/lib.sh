@@ -46,3 +46,23 @@ load_variant() {
 hash_files() {
 	cat "$@" | sha256sum | cut -c1-16
 }
+
+# new_run_dir WHAT ID: results/ID (PINLAB_RESULTS), refused if it exists; prints it
+new_run_dir() {
+	local d="${PINLAB_RESULTS:-$top/results}/$2"
+	[ ! -e "$d" ] || usage_die "$1: $d exists; pick another --id"
+	mkdir -p "$d"
+	echo "$d"
+}
+
+# host_manifest ID COMMAND: the manifest lines of a run on this machine's kernel
+host_manifest() {
+	echo "run: $1"
+	echo "command: $2"
+	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "host: $(hostname -s), $(nproc) CPUs, $(awk '/MemTotal/{print $2" kB"}' /proc/meminfo)"
+	echo "cpu: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
+	echo "kernel: $(uname -r)"
+	echo "pinlab: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "mode: native (host kernel), wall-clock"
+}

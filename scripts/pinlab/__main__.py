@@ -117,8 +117,14 @@ def index_host(path, files):
 
 
 def cmd_matrix(a):
-    """One [[pinbench]] entry's pinbench arguments, one a line (for scripts)."""
+    """One [[pinbench]] entry's pinbench arguments, or the [fio] section's
+    runner arguments, one a line (for scripts)."""
     m = plan.load_matrix(a.name)
+    if a.set == "fio":
+        if "fio" not in m:
+            raise PinlabError(f"matrix {a.name}: no [fio] section")
+        print("\n".join(plan.fio_args(m["fio"], a.quick)))
+        return 0
     entry = next((p for p in m.get("pinbench", []) if p["set"] == a.set), None)
     if entry is None:
         raise PinlabError(f"matrix {a.name}: no [[pinbench]] set {a.set!r}")
@@ -140,7 +146,7 @@ def parser():
     c.add_argument("--only-changed", action="store_true")
     c.add_argument("--filter", help="regex on benchmark names")
     c.set_defaults(fn=cmd_compare)
-    r = sub.add_parser("report", help="report.md, report.txt, compare-*.txt and plots of a run")
+    r = sub.add_parser("report", help="a run's report: report.md, report.txt, compare-*.txt, plots")
     r.add_argument("run")
     r.add_argument("--baseline", default="baseline", help="the variant the others are compared with; none: none")
     r.add_argument("--mode", choices=["deterministic", "wallclock"])
@@ -155,7 +161,7 @@ def parser():
     d.add_argument("--alpha", type=float, default=0.05)
     d.add_argument("--floor", type=float, default=2.0)
     d.set_defaults(fn=cmd_dashboard)
-    k = sub.add_parser("check", help="a set's verdict: every case measured, skipped or refused as expected")
+    k = sub.add_parser("check", help="a set's verdict: each case measured, skipped or refused as expected")
     k.add_argument("file")
     k.add_argument("--require-run", action="append", default=[], metavar="REGEX")
     k.set_defaults(fn=cmd_check)
@@ -180,7 +186,7 @@ def parser():
     i.add_argument("runs", nargs="+")
     i.add_argument("--force", action="store_true")
     i.add_argument("--host", action="store_true", help="RUN FILE...: a host run's index from its result files")
-    x = sub.add_parser("matrix", help="a matrix entry's pinbench arguments, one a line")
+    x = sub.add_parser("matrix", help="a matrix's pinbench set (or 'fio') as arguments")
     x.add_argument("name")
     x.add_argument("set")
     x.add_argument("--quick", action="store_true")

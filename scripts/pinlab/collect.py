@@ -11,7 +11,7 @@ from . import PinlabError, gb, store
 from . import fio as fio_mod
 from . import perf as perf_mod
 
-COMPRESS_OVER = 1024 * 1024  # bytes: larger JSON, console logs and perf scripts go in as .xz
+COMPRESS_OVER = 1024 * 1024  # bytes: larger JSON, logs, text and perf scripts go in as .xz
 
 
 def postprocess(bdir, variant, title):
@@ -98,7 +98,7 @@ def kernel_splats(text, expected):
     return out
 
 
-def verdict(bdir, qemu, commands, sets, warnings, cross):
+def verdict(bdir, qemu, commands, sets, warnings, cross, outputs=()):
     """Every reason this boot failed (empty: it passed).  qemu: {"timed_out",
     "rc", "limit"}; commands: the names the job ran; sets: {file: (kind, placement)}."""
     if qemu.get("timed_out"):
@@ -119,6 +119,8 @@ def verdict(bdir, qemu, commands, sets, warnings, cross):
             why.append(f"{name}: exit {rc.strip()}")
     for name in [c for c in commands if c.startswith("semantics")]:
         why += tap_verdict(read(os.path.join(bdir, f"{name}.tap")), f"{name}.tap", name == "semantics-cross")
+    why += [f"{f}: missing (an output the matrix declares)" for f in outputs
+            if not os.path.exists(store.resolve(os.path.join(bdir, f)))]
     for f in sets:
         path = store.resolve(os.path.join(bdir, f))
         if not os.path.exists(path):
@@ -137,7 +139,7 @@ def compress(bdir):
     for root, _, files in os.walk(bdir):
         for f in files:
             p = os.path.join(root, f)
-            if re.search(r"\.(json|log|script)$", f) and os.path.getsize(p) > COMPRESS_OVER:
+            if re.search(r"\.(json|log|script|txt)$", f) and os.path.getsize(p) > COMPRESS_OVER:
                 subprocess.run(["xz", "-9", "-T1", p], check=True)
 
 
@@ -156,7 +158,8 @@ def collect(run_dir, boot, out_dir, console, qemu_cmdline, qemu, job):
     with open(os.path.join(bdir, "qemu-cmdline"), "w") as f:
         f.write(qemu_cmdline + "\n")
     why = postprocess(bdir, boot["variant"], job["title"])
-    why = verdict(bdir, qemu, job["commands"], job["sets"], job["warnings"], job["cross"]) + why
+    why = verdict(bdir, qemu, job["commands"], job["sets"], job["warnings"], job["cross"],
+                  job.get("outputs", ())) + why
     compress(bdir)
     files = {}
     for root, _, names in os.walk(bdir):

@@ -12,6 +12,7 @@ its verdict is recorded with its reasons; the run goes on and exits 1.
 QEMU dies with the run: on SIGINT/SIGTERM, and through a parent-death
 signal when the run itself is killed."""
 import argparse
+import concurrent.futures
 import ctypes
 import os
 import re
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 
 from . import TOP, PinlabError, collect, gb, plan, report, repeat, store, variants
@@ -44,6 +46,8 @@ def parse(argv):
     ap.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per boot")
     ap.add_argument("--id")
+    ap.add_argument("--parallel", type=int, default=0,
+                    help="deterministic boots at a time (default: one per host CPU)")
     ap.add_argument("--no-report", action="store_true")
     return ap.parse_args(argv)
 
@@ -63,6 +67,7 @@ def make_plan(a):
     vlist = a.variants.split(",")
     confs = {v: variants.conf(v) for v in vlist}
     matrix = plan.load_matrix(a.matrix)
+    plan.check_names(matrix, plan.catalogue())
     vm = plan.load_vm()
     if not shutil.which("qemu-system-x86_64"):
         raise PinlabError("qemu-system-x86_64 missing (scripts/deps.sh lab)")
@@ -70,9 +75,12 @@ def make_plan(a):
     out = os.path.join(os.environ.get("PINLAB_RESULTS") or os.path.join(TOP, "results"), rid)
     if os.path.exists(out):
         raise PinlabError(f"run: {out} exists; pick another --id")
+    parallel = a.parallel or max(1, (os.cpu_count() or 1))
+    if not 1 <= parallel <= 64:
+        raise PinlabError("run: --parallel must be 1-64")
     boots = [(v, m, b) for v in vlist for m in modes for b in range(1, (a.boots if m == "deterministic" else 1) + 1)]
     return dict(id=rid, out=out, variants=vlist, confs=confs, matrix=matrix, vm=vm, modes=modes, boots=boots,
-                accel=a.accel, timeout=a.timeout, args=a)
+                accel=a.accel, timeout=a.timeout, args=a, parallel=parallel)
 
 
 def job_for(p, variant, mode, boot, jobdir):
@@ -91,8 +99,9 @@ def job_for(p, variant, mode, boot, jobdir):
             f.write(variants.semantics("baseline"))
     perf = p["matrix"].get("perf_record")
     title = f"{variant} ({mode}): pinbench " + " ".join(plan.pinbench_args(perf)) if perf else variant
+    outputs = [o for e in p["matrix"].get("extra", []) for o in e.get("outputs", [])]
     return dict(commands=[c[0] for c in cmds], sets=sets, warnings=p["confs"][variant]["warnings"], cross=cross,
-                matrix=p["matrix"]["name"], title=title)
+                matrix=p["matrix"]["name"], title=title, outputs=outputs)
 
 
 def shown(path):
@@ -169,10 +178,13 @@ def pdeathsig():
 
 
 class Boot:
-    """One QEMU boot of one job; kill() is safe from a signal handler's unwinding."""
-    current = None
+    """One QEMU boot of one job in its own directory tmp; kill_all() is safe
+    from a signal handler's unwinding."""
+    live = set()
+    lock = threading.Lock()
 
     def __init__(self, vm, kernel, initrd, jobdir, tmp, mode, accel, limit):
+        os.makedirs(tmp, exist_ok=True)
         self.tmp, self.limit = tmp, limit
         nv = os.path.join(tmp, "nv")
         shutil.rmtree(nv, ignore_errors=True)
@@ -195,21 +207,24 @@ class Boot:
     def run(self, progress=True):
         t0 = time.time()
         with open(self.console + ".qemu", "w") as err:
-            self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                         preexec_fn=pdeathsig, start_new_session=True)
-            Boot.current = self
-            timed_out = False
+            with Boot.lock:
+                self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                                             preexec_fn=pdeathsig, start_new_session=True)
+                Boot.live.add(self)
+            timed_out, next_say = False, 60
             while self.proc.poll() is None:
                 time.sleep(1)
-                t = int(time.time() - t0)
-                if t >= self.limit:
-                    timed_out = True
+                t = time.time() - t0
+                if t >= self.limit or STOPPING.is_set():
+                    timed_out = not STOPPING.is_set()
                     self.kill()
                     break
-                if progress and t and t % 60 == 0:
-                    say(f"  ... {t} s: {benchmarks_done(self.console)} benchmarks done")
+                if progress and t >= next_say:
+                    say(f"  ... {next_say} s: {benchmarks_done(self.console)} benchmarks done")
+                    next_say += 60
             rc = self.proc.wait()
-            Boot.current = None
+            with Boot.lock:
+                Boot.live.discard(self)
         with open(self.console, "a") as c, open(self.console + ".qemu") as q:
             c.write(q.read())
         out = os.path.join(self.tmp, "out")
@@ -221,6 +236,11 @@ class Boot:
         except (tarfile.TarError, OSError):
             pass  # the guest wrote nothing back: the verdict says so
         return dict(rc=rc, timed_out=timed_out, limit=self.limit, seconds=round(time.time() - t0)), out
+
+    @classmethod
+    def kill_all(cls):
+        for b in list(cls.live):
+            b.kill()
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
@@ -248,10 +268,11 @@ def benchmarks_done(console):
 
 def kvm_probe(p, kernel, initrd, tmp, out):
     """Does a guest boot under KVM here?  Writes kvm-probe.txt when not."""
-    if p["accel"] != "auto":
-        return p["accel"]
+    if p["accel"] != "auto" or "wallclock" not in p["modes"]:
+        return "tcg" if p["accel"] == "auto" else p["accel"]
     if not os.access("/dev/kvm", os.W_OK):
         return "tcg"
+    tmp = os.path.join(tmp, "probe")
     jobdir = os.path.join(tmp, "job-probe")
     os.makedirs(jobdir)
     with open(os.path.join(jobdir, "commands.tsv"), "w") as f:
@@ -280,14 +301,15 @@ def manifest_lines(p, accel, initrd_names):
     det = vm["deterministic"]
     lines = [("run", p["id"]),
              ("command", f"scripts/lab run --variants {a.variants} --matrix {a.matrix} --modes {','.join(p['modes'])} "
-                         f"--boots {a.boots} --accel {a.accel} --id {p['id']}"),
+                         f"--boots {a.boots} --accel {a.accel} --parallel {p['parallel']} --id {p['id']}"),
              ("modes", ",".join(p["modes"]))]
     if "deterministic" in p["modes"]:
         lines.append(("deterministic", f"QEMU TCG -icount {det['icount']}, {det['smp']} vCPU, -cpu {det['cpu']}, "
                                        f"RTC {det['rtc']}: kernel times are instruction counts (1 ns = 1 instruction)"))
-    lines += [("wallclock accel", f"{accel} ({vm['wallclock']['smp']} vCPUs)"
-               + (", chosen by --accel auto" if a.accel == "auto" else "")),
-              ("qemu", qv), ("base", f"{b.get('PACKAGE')} {b.get('VERSION')} sha256 {b.get('SHA256')}"),
+    if "wallclock" in p["modes"]:
+        lines.append(("wallclock accel", f"{accel} ({vm['wallclock']['smp']} vCPUs)"
+                      + (", chosen by --accel auto" if a.accel == "auto" else "")))
+    lines += [("qemu", qv), ("base", f"{b.get('PACKAGE')} {b.get('VERSION')} sha256 {b.get('SHA256')}"),
               ("matrix", a.matrix), ("host", f"{os.uname().nodename.split('.')[0]}, {os.cpu_count()} CPUs, "
                                              f"{mem} kB, {os.uname().release}"),
               ("cpu", cpu), ("pinlab", rev), ("initramfs", initrd_names), ("guest", plan.guest_line(vm))]
@@ -301,7 +323,11 @@ def run(p):
     t_start = time.time()
     say(f"run {p['id']}: variants {' '.join(p['variants'])}, matrix {p['matrix']['name']}, modes "
         f"{','.join(p['modes'])}, {len(p['boots'])} boot(s)")
-    index = dict(id=p["id"], kind="lab", variants=p["variants"], boots=[], sets=[], kernels={})
+    index = dict(id=p["id"], kind="lab", variants=p["variants"], boots=[], sets=[], kernels={},
+                 plan=dict(matrix="matrix.toml", vm="vm.toml"))
+    # the plan as it was: the matrix and the VM table travel with the results
+    shutil.copy(os.path.join(plan.LAB, "matrices", f"{p['matrix']['name']}.toml"), os.path.join(out, "matrix.toml"))
+    shutil.copy(os.path.join(plan.LAB, "vm.toml"), os.path.join(out, "vm.toml"))
     try:
         kernels, failed = build_all(p, out)
         for v in kernels:
@@ -319,40 +345,72 @@ def run(p):
             for v, why in failed.items():
                 f.write(f"variant {v}: FAILED {why}\n")
         store.write_index(out, index)
-        for v, mode, b in p["boots"]:
-            if v not in kernels or v in failed:
-                continue
-            ok = boot_one(p, index, kernels[v]["path"], initrd, tmp, out, v, mode, b, accel)
-            if not ok:
-                failed[v] = "boot"
+        boot_all(p, index, kernels, failed, initrd, tmp, out, accel)
         finish(p, index, out, failed, t_start)
     except Stop:
         say(f"run {p['id']}: stopped; the VM is gone, partial results in {out}")
         return 130
     finally:
-        if Boot.current:
-            Boot.current.kill()
+        STOPPING.set()
+        Boot.kill_all()
         shutil.rmtree(tmp, ignore_errors=True)
     return 1 if failed else 0
 
 
-def boot_one(p, index, kernel, initrd, tmp, out, v, mode, b, accel):
+STOPPING = threading.Event()
+
+
+def boot_all(p, index, kernels, failed, initrd, tmp, out, accel):
+    """Every boot, in the plan's order.  Deterministic boots (one vCPU each,
+    guest time counted in instructions, so the host's load cannot move
+    their figures) run --parallel at a time; wall-clock boots never overlap
+    anything."""
+    todo = [(v, m, b) for v, m, b in p["boots"] if v in kernels and v not in failed]
+    det = [x for x in todo if x[1] == "deterministic"]
+    wall = [x for x in todo if x[1] != "deterministic"]
+    lock = threading.Lock()
+
+    def one(x):
+        v, mode, b = x
+        ok = boot_one(p, index, lock, kernels[v]["path"], initrd, os.path.join(tmp, store.boot_id(v, mode, b)),
+                      out, v, mode, b, accel)
+        if not ok:
+            failed[v] = "boot"
+    for x in wall:
+        one(x)
+    ex = concurrent.futures.ThreadPoolExecutor(max_workers=p["parallel"])
+    try:
+        for f in [ex.submit(one, x) for x in det]:
+            f.result()
+    except BaseException:
+        STOPPING.set()
+        Boot.kill_all()
+        raise
+    finally:
+        ex.shutdown(wait=True)
+
+
+def boot_one(p, index, lock, kernel, initrd, tmp, out, v, mode, b, accel):
     bid = store.boot_id(v, mode, b)
     nb = sum(1 for x in p["boots"] if x[0] == v and x[1] == mode)
     say(f"[{v}] {mode} boot {b}/{nb} ({'tcg, icount' if mode == 'deterministic' else accel})")
     jobdir = os.path.join(tmp, f"job-{bid}")
     job = job_for(p, v, mode, b, jobdir)
     boot = Boot(p["vm"], kernel, initrd, jobdir, tmp, mode, accel, p["timeout"])
-    res, guest_out = boot.run()
+    res, guest_out = boot.run(progress=p["parallel"] == 1 or mode != "deterministic")
+    if STOPPING.is_set():
+        return False
     cmdline = " ".join(shlex.quote(x) for x in boot.args)
     rec = dict(id=bid, base=os.path.basename(variants.PATCHES), variant=v, mode=mode, boot=b,
                seconds=res["seconds"])
     rec, sets = collect.collect(out, rec, guest_out, boot.console, cmdline, res, job)
-    index["boots"].append(rec)
-    index["sets"] += sets
-    store.write_index(out, index)
+    shutil.rmtree(tmp, ignore_errors=True)
+    with lock:
+        index["boots"].append(rec)
+        index["sets"] += sets
+        store.write_index(out, index)
     summary = [f"{s['id']}: {gb_summary(out, s)}" for s in sets]
-    with open(os.path.join(out, "manifest.txt"), "a") as f:
+    with lock, open(os.path.join(out, "manifest.txt"), "a") as f:
         f.write(f"variant {v} {mode} boot {b}: {'ok' if rec['verdict'] == 'ok' else 'FAILED: ' + '; '.join(rec['reasons'])}"
                 f", boot+matrix {res['seconds']} s\n")
     if rec["verdict"] != "ok":

@@ -33,7 +33,8 @@ def matrices():
 
 PINBENCH_KEYS = {"set", "probes", "backings", "quick_backings", "size", "ppc", "vmas", "write", "node",
                  "cpu_node", "repetitions", "iterations", "min_time"}
-FIO_KEYS = {"families", "buffers", "bs", "rw", "runtime", "reps", "size"}
+FIO_KEYS = {"families", "buffers", "bs", "rw", "runtime", "reps", "size", "quick_bs", "quick_rw", "quick_runtime",
+            "quick_reps"}
 PERF_KEYS = {"probes", "backings", "size", "ppc", "vmas", "min_time"}
 EXTRA_KEYS = {"name", "programs", "argv", "stdout", "outputs"}
 
@@ -67,6 +68,32 @@ def load_matrix(name):
     return m
 
 
+def catalogue():
+    """pinbench's own list of probes and backings (--list=json), built if need be."""
+    import json
+    import subprocess
+    r = subprocess.run(["make", "-s", "-C", TOP, "all"], capture_output=True, text=True)
+    if r.returncode:
+        raise PinlabError(f"make all failed: {r.stderr.strip().splitlines()[-1:] or r.returncode}")
+    r = subprocess.run([os.path.join(TOP, "bench", "pinbench"), "--list=json"], capture_output=True, text=True)
+    if r.returncode:
+        raise PinlabError(f"pinbench --list=json failed: {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
+def check_names(matrix, cat):
+    """Every probe and backing a matrix names is one pinbench has."""
+    probes = {p["name"] for p in cat["probes"]}
+    backings = {b["name"] for b in cat["backings"]}
+    for p in matrix.get("pinbench", []) + ([matrix["perf_record"]] if "perf_record" in matrix else []):
+        for kind, names, known in (("probe", p["probes"], probes),
+                                   ("backing", p["backings"] + p.get("quick_backings", []), backings)):
+            bad = [n for n in names if n not in known]
+            if bad:
+                raise PinlabError(f"matrix {matrix['name']}: unknown {kind} '{bad[0]}' "
+                                  f"(pinbench has: {', '.join(sorted(known))})")
+
+
 def csv(values):
     return ",".join(str(v) for v in values)
 
@@ -85,7 +112,10 @@ def pinbench_args(p, quick=False):
     return args
 
 
-def fio_args(f):
+def fio_args(f, quick=False):
+    """workloads/fio/run.sh's arguments for a [fio] section."""
+    if quick:
+        f = dict(f, **{k[6:]: v for k, v in f.items() if k.startswith("quick_")})
     args = []
     for key in ("families", "buffers", "bs", "rw"):
         if key in f:

@@ -233,7 +233,11 @@ def fio_section(run, fio, results, base):
         with open(os.path.join(run.path, f"compare-{v}-fio.txt"), "w") as f:
             f.write(compare.format_text(res) + "\n")
         md.append(f"\nEvery job: [compare-{v}-fio.txt](compare-{v}-fio.txt).")
-    if results:
+    modes = {ref.rec["mode"] for ref in fio.values() if ref.rec}
+    if "deterministic" in modes:
+        md += ["", "These fio jobs ran under -icount: the guest clock counts instructions, so IOPS and "
+               "latencies are per instruction-second, not time."]
+    if results and modes == {"wallclock"}:
         md += ["", "The fio figures are wall-clock, from separate boots: a difference between variants is "
                "only real beyond the boot-to-boot swing (see the jobs no variant can change: O_DIRECT's "
                "short-term pins, which no variant here touches)."]

@@ -76,6 +76,12 @@ for v in ${variants//,/ }; do
 		grep -q "^fio.iouring/fsdax/.*expected-refusal" "$out/$v/fio-runs.tsv"; then
 		ok "$v: fio in the guest: $(tail -1 "$tmp/fchk"), io_uring fixedbufs on FS-DAX refused (EOPNOTSUPP)"
 	else notok "$v: fio in the guest"; sed 's/^/# /' "$tmp/fchk" "$out/$v/fio-runs.tsv" 2>/dev/null; fi
+	# the matrix's extra program (static) ran in the guest; its stdout and
+	# the file it wrote came back and are in the run's index
+	if grep -q "^6\.1\." "$out/$v/extra-static.txt" 2>/dev/null && grep -q "^MemTotal:" "$out/$v/meminfo.txt" 2>/dev/null &&
+		grep -q "\"$v/meminfo.txt\"" "$out/run.json"; then
+		ok "$v: an extra static program ran in the guest; its output files were collected and indexed"
+	else notok "$v: extra program"; fi
 	# perf in the guest: the profile's stacks reach the long-term slow path
 	if grep -q "^| __gup_longterm_locked |" "$out/$v/perf-pinpath.md" 2>/dev/null &&
 		grep -q "<rect" "$out/$v/flame.svg" 2>/dev/null; then
@@ -130,11 +136,11 @@ for sig in TERM KILL; do
 	lpid=$!
 	seen=0
 	for _ in $(seq 120); do
-		if grep -qs "pinlab-guest:" /tmp/pinlab-vm."$id".*/console.log; then seen=1; break; fi
+		if grep -qs "pinlab-guest:" /tmp/pinlab-vm."$id".*/*/console.log; then seen=1; break; fi
 		sleep 1
 	done
 	qemu="$(pgrep -f "qemu-system-x86_64.*pinlab-vm\.$id\." || true)"
-	kill -"$sig" "$lpid"
+	kill -"$sig" "$lpid" || true
 	rc=0
 	wait "$lpid" || rc=$?
 	sleep 2

@@ -166,6 +166,13 @@ def test_verdict_fails_on_a_missing_json(tmp_path):
     assert "pinbench.json: missing" in judge(d)
 
 
+def test_verdict_fails_on_a_missing_declared_output(tmp_path):
+    d = good_boot(tmp_path / "b")
+    assert judge(d, outputs=["meminfo.txt"]) == ["meminfo.txt: missing (an output the matrix declares)"]
+    (d / "meminfo.txt").write_text("MemTotal: 1 kB\n")
+    assert judge(d, outputs=["meminfo.txt"]) == []
+
+
 def test_verdict_fails_on_a_failed_benchmark_a_command_exit_and_a_hang(tmp_path):
     d = good_boot(tmp_path / "b")
     bad = dict(name="p/b", run_name="p/b", run_type="iteration", error_occurred=True, error_message="pin leak: 3")
@@ -244,6 +251,20 @@ def test_bad_matrices_are_refused(tmp_path, monkeypatch):
         plan.load_matrix("broken")
 
 
+def test_matrix_names_are_checked_against_pinbench_list():
+    cat = dict(probes=[dict(name=p) for p in ("gup_test.gup_fast", "gup_test.pin_fast", "gup_test.pin_longterm")],
+               backings=[dict(name="anon"), dict(name="hugetlb_2m"), dict(name="shmem")])
+    m = plan.load_matrix("movable")
+    with pytest.raises(PinlabError, match="unknown probe 'gup_test.pin_fast_longterm'"):
+        plan.check_names(m, cat)
+    m["pinbench"] = [dict(set="x", probes=["gup_test.pin_fast"], backings=["anon", "nosuch"])]
+    del m["pinbench"][0]["set"]
+    with pytest.raises(PinlabError, match="unknown backing 'nosuch'"):
+        plan.check_names(m, cat)
+    m["pinbench"][0]["backings"] = ["anon"]
+    plan.check_names(m, cat)
+
+
 def test_vm_table_makes_qemu_arguments_and_guest_roles():
     vm = plan.load_vm()
     args = plan.qemu_args(vm, "/k/bzImage", "/i.gz", "/c.log", "/nv", "deterministic", "kvm")
@@ -280,3 +301,45 @@ def test_override_without_reason_is_refused(tmp_path):
         variants.semantics("v", str(tmp_path))
     with pytest.raises(PinlabError, match="unknown variant 'nope'"):
         variants.conf("nope", str(tmp_path))
+
+
+# ---- the run's plan stage: bad input is refused before anything is built ------
+
+def plan_of(*argv):
+    from pinlab import labrun
+    return labrun.make_plan(labrun.parse(list(argv)))
+
+
+@pytest.mark.parametrize("argv, msg", [
+    (["--variants", "baseline", "--modes", "fast"], "unknown mode 'fast'"),
+    (["--variants", "baseline", "--boots", "0"], "--boots must be 1-9"),
+    (["--variants", "baseline", "--deterministic", "--accel", "kvm"], "needs TCG"),
+    (["--variants", "nosuch"], "unknown variant 'nosuch'"),
+    (["--variants", "Bad_Name"], "bad variant name"),
+    (["--variants", "baseline", "--matrix", "nosuch"], "unknown matrix 'nosuch'"),
+    (["--variants", "baseline", "--parallel", "99"], "--parallel must be 1-64"),
+])
+def test_run_plan_refuses_bad_input(argv, msg):
+    with pytest.raises(PinlabError, match=msg):
+        plan_of(*argv)
+
+
+def test_run_plan_lists_its_boots(tmp_path, monkeypatch):
+    monkeypatch.setenv("PINLAB_RESULTS", str(tmp_path))
+    p = plan_of("--variants", "baseline,vmas-array", "--modes", "wallclock,deterministic", "--boots", "2",
+                "--matrix", "smoke", "--id", "x")
+    assert p["boots"] == [("baseline", "wallclock", 1), ("baseline", "deterministic", 1),
+                          ("baseline", "deterministic", 2), ("vmas-array", "wallclock", 1),
+                          ("vmas-array", "deterministic", 1), ("vmas-array", "deterministic", 2)]
+    assert p["out"] == str(tmp_path / "x")
+    (tmp_path / "x").mkdir()
+    with pytest.raises(PinlabError, match="exists; pick another --id"):
+        plan_of("--variants", "baseline", "--matrix", "smoke", "--id", "x")
+
+
+def test_progress_counts_benchmarks_as_the_final_tally(tmp_path):
+    from pinlab import labrun
+    c = tmp_path / "console.log"
+    c.write_text("a/b/iterations:2/manual_time  1 us\na/b/iterations:2/manual_time  1 us\n"
+                 "a/b/iterations:2/manual_time_mean  1 us\nc/d/manual_time ERROR OCCURRED: 'SKIP: x'\n")
+    assert labrun.benchmarks_done(str(c)) == 2
