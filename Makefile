@@ -2,11 +2,13 @@
 # `make deps` installs the Debian packages they need.
 CC ?= gcc
 CXX ?= g++
+# the revision is a build input: build/rev.h changes when it does, and the
+# objects that record it are rebuilt
 REV := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -O2 -g
 CXXFLAGS ?= -O2 -g
-PB_CFLAGS = $(WARN) -std=gnu11 -D_GNU_SOURCE -DPINLAB_REV='"$(REV)"' $(CFLAGS)
+PB_CFLAGS = $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) $(CFLAGS)
 PB_CXXFLAGS = $(WARN) -std=c++17 $(CXXFLAGS)
 LDLIBS := -lbenchmark -lpthread -lnuma -luring
 
@@ -19,7 +21,7 @@ GB_OBJ := $(BUILD)/bench/gbench/gbench.o
 TESTS := $(patsubst bench/tests/%.c,$(BUILD)/tests/%,$(wildcard bench/tests/test_*.c))
 
 .SECONDARY:
-.PHONY: all deps check unit integration lint format asan clean
+.PHONY: all deps check unit integration lint format asan clean FORCE
 all: bench/pinbench bench/pinsem
 
 bench/pinbench: $(BUILD)/bench/pinbench.o $(LIB_OBJ) $(GB_OBJ)
@@ -27,6 +29,13 @@ bench/pinbench: $(BUILD)/bench/pinbench.o $(LIB_OBJ) $(GB_OBJ)
 
 bench/pinsem: $(BUILD)/bench/pinsem.o $(LIB_OBJ)
 	$(CC) -o $@ $^ -lnuma -luring
+
+$(BUILD)/rev.h: FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define PINLAB_REV "$(REV)"' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/bench/pinbench.o: $(BUILD)/rev.h
 
 $(BUILD)/%.o: %.c $(wildcard bench/*/*.h)
 	@mkdir -p $(dir $@)
@@ -45,9 +54,10 @@ $(BUILD)/tests/%: $(BUILD)/bench/tests/%.o $(LIB_OBJ) $(GB_OBJ)
 deps:
 	scripts/deps.sh
 
-# unit tests (cmocka), then the integration and error-path tests
+# unit tests (cmocka, pytest), the integration, error-path and lab tests,
+# lint; ends with "check: N passed, N failed, N skipped"
 check: all $(TESTS)
-	scripts/check.sh $(TESTS)
+	/usr/bin/python3 scripts/tests/checks.py $(TESTS)
 
 # the same, built with AddressSanitizer/LeakSanitizer
 asan:
@@ -61,7 +71,7 @@ bench/pinbench-asan: $(BUILD)/bench/pinbench.o $(LIB_OBJ) $(GB_OBJ)
 
 lint:
 	clang-format --dry-run --Werror bench/*.c bench/*/*.c bench/*/*.h bench/gbench/*.cc
-	shellcheck scripts/*.sh scripts/lab .ci/run
+	shellcheck -x scripts/*.sh scripts/lab scripts/guest/* .ci/run
 
 format:
 	clang-format -i bench/*.c bench/*/*.c bench/*/*.h bench/gbench/*.cc

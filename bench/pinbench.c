@@ -23,9 +23,7 @@
 #include "lib/numa.h"
 #include "lib/probe.h"
 
-#ifndef PINLAB_REV
-#define PINLAB_REV "unknown"
-#endif
+#include "rev.h" /* PINLAB_REV: made by make from git describe --dirty */
 
 /* One registered argument set of a case and its check, made once. */
 struct pb_verdict {
@@ -51,6 +49,10 @@ static void fail_case(gbc_state *st, int r, const char *why)
 		return;
 	if (r == PB_SKIP) {
 		gbc_skip(st, "%s", why);
+		return;
+	}
+	if (r == PB_REFUSED) {
+		gbc_refuse(st, "%s", why);
 		return;
 	}
 	gbc_error(st, "%s", why);
@@ -325,6 +327,43 @@ static int register_case(struct pb_case *k, const char *prefix,
 
 /* ---- context: what produced the numbers -------------------------------- */
 
+/*
+ * What the machine is: a virtual machine when the CPU says it runs under a
+ * hypervisor (the cpuinfo flag; CPUID leaf 0x40000000 names it), with the
+ * DMI vendor and product where the firmware gives them.  A "native" run
+ * inside a VM must say so.
+ */
+static void machine_kind(char *buf, size_t len)
+{
+	char info[65536], vendor[13] = "", dmi[256] = "", prod[128] = "";
+	unsigned a = 0, b = 0, c = 0, d = 0;
+	bool hv = false;
+
+	if (pb_read_file("/proc/cpuinfo", info, sizeof(info)) == 0)
+		hv = strstr(info, " hypervisor") != NULL;
+#if defined(__x86_64__) || defined(__i386__)
+	if (hv) {
+		__asm__ volatile("cpuid"
+				 : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+				 : "a"(0x40000000), "c"(0));
+		memcpy(vendor, &b, 4);
+		memcpy(vendor + 4, &c, 4);
+		memcpy(vendor + 8, &d, 4);
+		for (int i = 0; i < 12; i++)
+			if ((unsigned char)vendor[i] < 0x20 || vendor[i] > 0x7e)
+				vendor[i] = vendor[i] ? '?' : 0;
+	}
+#endif
+	pb_read_file("/sys/class/dmi/id/sys_vendor", dmi, sizeof(dmi));
+	pb_read_file("/sys/class/dmi/id/product_name", prod, sizeof(prod));
+	snprintf(buf, len, "%s%s%s%s%s%s%s",
+		 hv ? "virtual machine (CPU hypervisor flag; hypervisor "
+		      "vendor '"
+		    : "no hypervisor flag (bare metal, or a VM that hides it)",
+		 hv ? vendor : "", hv ? "')" : "", dmi[0] ? "; DMI: " : "", dmi,
+		 prod[0] ? " " : "", prod);
+}
+
 static void add_context(int argc, char **argv)
 {
 	char buf[1024], line[4096] = "";
@@ -384,6 +423,8 @@ static void add_context(int argc, char **argv)
 	gbc_context("fsdax_dir", opts.fsdax_dir ? opts.fsdax_dir : "");
 	gbc_context("devdax", opts.devdax ? opts.devdax : "");
 	gbc_context("running_as_root", pb_is_root() ? "yes" : "no");
+	machine_kind(buf, sizeof(buf));
+	gbc_context("machine", buf);
 }
 
 /* ---- --list ------------------------------------------------------------- */
@@ -603,6 +644,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pinbench: one NUMA node: memory and CPUs on "
 				"node 0\n");
 	add_context(argc, argv);
+	if (pb_pool_guard())
+		fprintf(stderr,
+			"pinbench: no pool guardian (%s): a SIGKILL "
+			"would leave a grown hugetlb pool\n",
+			strerror(errno));
 	gbc_run();
 	gbc_shutdown();
 	pb_hugetlb_restore();

@@ -83,6 +83,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pinsem: %s: %s\n", file, strerror(errno));
 		return 2;
 	}
+	if (pb_pool_guard())
+		fprintf(stderr, "pinsem: no pool guardian (%s)\n",
+			strerror(errno));
 	printf("TAP version 13\n");
 	while (fgets(line, sizeof(line), f)) {
 		char pname[64], bname[64], expect[32], sz[32] = "";

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fio jobs through the pin paths on this machine's own kernel -> results/RUN-ID/
-# Usage: scripts/lab fio [--id RUN-ID] [--quick] [--perf stat]
+# Usage: scripts/lab fio [--id RUN-ID] [--quick] [--perf stat] [--allow-dirty]
 #                        [workloads/fio/run.sh options: --families --buffers --bs --rw
 #                         --runtime --reps --size --fsdax-dir]
 # The jobs come from lab/matrices/fio-host.toml; options given here follow
@@ -19,10 +19,11 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-id="" pass=() perf="" quick=() args="$*"
+id="" pass=() perf="" quick=() allow_dirty=0 args="$*"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--id) id="${2:?--id needs a value}"; shift 2 ;;
+	--allow-dirty) allow_dirty=1; shift ;;
 	--quick) quick=(--quick); shift ;;
 	--perf)
 		case "${2:-}" in stat) perf=stat ;; *) usage_die "fio: --perf stat (profiles: scripts/lab perf record)" ;; esac
@@ -36,11 +37,11 @@ done
 command -v fio >/dev/null || die "fio missing (scripts/deps.sh lab)"
 [ -z "$perf" ] || command -v perf >/dev/null || die "perf missing (scripts/deps.sh lab)"
 [ -n "$id" ] || id="$(date -u +%Y%m%d-%H%M%S)-fio-$(hostname -s)"
-out="$(new_run_dir fio "$id")"
+out="$(new_run_dir fio "$id" "$allow_dirty")"
 work="$(mktemp -d /var/tmp/pinlab-fio-run.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 {
-	host_manifest "$id" "scripts/lab fio $args"
+	host_manifest "$id" "scripts/lab fio $args" "$([ "$allow_dirty" = 1 ] && echo 1)"
 	echo "fio: $(fio --version)"
 } >"$out/manifest.txt"
 mapfile -t plan < <(bash "$top/scripts/lab" matrix fio-host fio "${quick[@]}")

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # pinbench's host matrix (lab/matrices/host.toml) on this machine's own kernel -> results/RUN-ID/
-# Usage: scripts/lab host [--reps N] [--min-time S] [--quick] [--id RUN-ID]
+# Usage: scripts/lab host [--reps N] [--min-time S] [--quick] [--id RUN-ID] [--allow-dirty]
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-reps="" min_time="" quick=() id="" args="$*"
+reps="" min_time="" quick=() id="" allow_dirty=0 args="$*"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--reps) reps="${2:?--reps needs a value}"; shift 2 ;;
 	--min-time) min_time="${2:?--min-time needs a value}"; shift 2 ;;
 	--quick) quick=(--quick); shift ;;
 	--id) id="${2:?--id needs a value}"; shift 2 ;;
+	--allow-dirty) allow_dirty=1; shift ;;
 	*) usage_die "host: unknown argument '$1'" ;;
 	esac
 done
@@ -21,7 +22,7 @@ done
 cd "$top"
 make -s all
 [ -n "$id" ] || id="$(date -u +%Y%m%d-%H%M%S)-host-$(hostname -s)"
-out="$(new_run_dir host "$id")"
+out="$(new_run_dir host "$id" "$allow_dirty")"
 dir="$(mktemp -d /var/tmp/pinlab-host.XXXXXX)"
 trap 'rm -rf "$dir"' EXIT
 
@@ -30,7 +31,7 @@ over=()
 [ -z "$min_time" ] || over+=(--benchmark_min_time="$min_time")
 sets=(pinbench pinbench-vmas)
 {
-	host_manifest "$id" "scripts/lab host $args"
+	host_manifest "$id" "scripts/lab host $args" "$([ "$allow_dirty" = 1 ] && echo 1)"
 	echo "matrix: host"
 } >"$out/manifest.txt"
 : >"$out/commands.txt"

@@ -47,10 +47,19 @@ hash_files() {
 	cat "$@" | sha256sum | cut -c1-16
 }
 
-# new_run_dir WHAT ID: results/ID (PINLAB_RESULTS), refused if it exists; prints it
+# new_run_dir WHAT ID ALLOW_DIRTY: results/ID (PINLAB_RESULTS), refused if
+# it exists, or if it is under results/ and the tree has uncommitted changes
+# (unless ALLOW_DIRTY is 1: the manifest says so); prints it
 new_run_dir() {
-	local d="${PINLAB_RESULTS:-$top/results}/$2"
+	local d="${PINLAB_RESULTS:-$top/results}/$2" rev
 	[ ! -e "$d" ] || usage_die "$1: $d exists; pick another --id"
+	rev="$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)"
+	case "$(realpath -m "$d")/" in "$top/results/"*)
+		if [[ "$rev" == *-dirty ]] && [ "${3:-0}" != 1 ]; then
+			usage_die "$1: the tree has uncommitted changes ($rev): committed results come from a clean tree (commit first, or --allow-dirty)"
+		fi
+		;;
+	esac
 	mkdir -p "$d"
 	echo "$d"
 }
@@ -63,6 +72,6 @@ host_manifest() {
 	echo "host: $(hostname -s), $(nproc) CPUs, $(awk '/MemTotal/{print $2" kB"}' /proc/meminfo)"
 	echo "cpu: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
 	echo "kernel: $(uname -r)"
-	echo "pinlab: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "pinlab: $(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)${3:+ (--allow-dirty)}"
 	echo "mode: native (host kernel), wall-clock"
 }

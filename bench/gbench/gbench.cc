@@ -142,6 +142,15 @@ void gbc_skip(gbc_state *st, const char *fmt, ...)
 	S(st).SkipWithError(m.c_str());
 }
 
+void gbc_refuse(gbc_state *st, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	std::string m = vfmt(GBC_REFUSED_PREFIX, fmt, ap);
+	va_end(ap);
+	S(st).SkipWithError(m.c_str());
+}
+
 void gbc_error(gbc_state *st, const char *fmt, ...)
 {
 	va_list ap;

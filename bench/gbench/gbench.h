@@ -38,6 +38,8 @@ enum gbc_counter_flags {
 
 /* Prefix of the error message of a benchmark skipped with gbc_skip(). */
 #define GBC_SKIP_PREFIX "SKIP: "
+/* Prefix of a benchmark whose pin the kernel refused (gbc_refuse()). */
+#define GBC_REFUSED_PREFIX "REFUSED: "
 
 /* Process-wide: parse and remove Google Benchmark's flags from argv. */
 void gbc_initialize(int *argc, char **argv);
@@ -68,6 +70,9 @@ void gbc_counter(gbc_state *st, const char *name, double value, unsigned flags);
 void gbc_label(gbc_state *st, const char *label);
 /* Ends the benchmark; the reason lands in the JSON's error_message. */
 void gbc_skip(gbc_state *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The kernel refused the pin: an outcome, "REFUSED: ...". */
+void gbc_refuse(gbc_state *st, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void gbc_error(gbc_state *st, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

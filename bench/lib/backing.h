@@ -29,7 +29,8 @@ struct pb_mem {
 	void *map; /* the mapping, with any alignment slack */
 	size_t map_len;
 	int fd;
-	char path[PATH_MAX]; /* file to unlink at teardown, "" if none */
+	char path[PATH_MAX]; /* its file's name (unlinked once open), "" if none
+			      */
 	size_t page_size;
 	unsigned nvmas;
 	int node; /* node the pages were found on, -1 mixed/unknown */
@@ -95,7 +96,7 @@ int pb_always_available(const struct pb_opts *o, char *why);
 int pb_map_aligned(struct pb_mem *m, size_t len, size_t align, int prot,
 		   int flags, int fd, char *why);
 void pb_unmap_common(struct pb_mem *m);
-/* Create and size a file in dir (unlinked at teardown); fills m->fd/path. */
+/* Create, unlink and size a file in dir; fills m->fd and m->path. */
 int pb_make_file(struct pb_mem *m, const char *dir, const char *tag, size_t len,
 		 bool fill, char *why);
 
@@ -105,6 +106,12 @@ int pb_hugetlb_ensure(size_t size_kb, int node, uint64_t npages, bool may_grow,
 		      char *why);
 /* Put every pool we grew back to where it was; safe to call twice. */
 void pb_hugetlb_restore(void);
+/*
+ * Call first thing in main(): the fatal-signal handlers, and a guardian
+ * process that puts the pools back if this process is killed with SIGKILL.
+ * 0, or -1 (then only the handlers protect the pools).
+ */
+int pb_pool_guard(void);
 
 /* ---- setup.c: helpers for files and filesystems ------------------------ */
 /* Is this open file DAX?  statx STATX_ATTR_DAX: 1 yes, 0 no, -errno. */

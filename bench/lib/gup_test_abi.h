@@ -33,7 +33,7 @@ struct gup_test {
 #define PB_FOLL_WRITE 0x01
 #define PB_FOLL_LONGTERM 0x10000
 
-#define PINLAB_GUP_ABI_VERSION 1
+#define PINLAB_GUP_ABI_VERSION 2
 enum pinlab_gup_cmd {
 	PINLAB_GUP_VERSION = 0, /* fills pages_done with the ABI version */
 	PINLAB_GUP_FAST = 1,	/* get_user_pages_fast() */
@@ -54,10 +54,11 @@ struct pinlab_gup_bench {
 	__u32 gup_flags;  /* PB_FOLL_WRITE, PB_FOLL_LONGTERM */
 	__u64 get_ns;	  /* out: the pin loop, ktime_get_ns() */
 	__u64 put_ns;	  /* out: the release loop */
-	__u64 pages_done; /* out: pages pinned (and released) */
+	__u64 pages_done; /* out: pages pinned */
 	__u64 calls;	  /* out: calls into the pin path */
 	__s32 error;	  /* out: the first GUP error, -errno; 0 if none */
 	__u32 reserved;
+	__u64 pages_released; /* out: pages released, counted one by one */
 };
 
 #define PINLAB_GUP_BENCH _IOWR('g', 0x50, struct pinlab_gup_bench)

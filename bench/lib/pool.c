@@ -2,7 +2,11 @@
 /*
  * The hugetlb pool: grown (as root, unless --no-reserve) when a case needs
  * more free huge pages than it has, and put back at exit, on a fatal
- * signal, or by pb_hugetlb_restore().  The hugetlb backings' reserve().
+ * signal, by pb_hugetlb_restore(), or, when the process dies of a signal it
+ * cannot catch (SIGKILL), by its guardian: a small child started before
+ * anything is touched (pb_pool_guard()) that shares the undo table and
+ * restores it on its parent's death (PR_SET_PDEATHSIG).  The hugetlb
+ * backings' reserve().
  */
 #include "backing.h"
 
@@ -12,14 +16,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct pool_undo {
 	char path[160];
 	uint64_t orig;
 };
-static struct pool_undo undo[8];
-static volatile sig_atomic_t nundo;
+/* in memory shared with the guardian once pb_pool_guard() ran */
+struct pool_table {
+	volatile sig_atomic_t n;
+	struct pool_undo u[8];
+};
+static struct pool_table local_table, *table = &local_table;
+#define nundo (table->n)
+#define undo (table->u)
+static pid_t guardian;
 
 static void pool_path(char *buf, size_t len, size_t kb, int node,
 		      const char *file)
@@ -66,12 +80,77 @@ static void on_fatal(int sig)
 	raise(sig);
 }
 
+static void handlers(void)
+{
+	static bool done;
+	int sigs[] = { SIGINT,	SIGTERM, SIGHUP, SIGQUIT,
+		       SIGSEGV, SIGBUS,	 SIGABRT };
+
+	if (done)
+		return;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], on_fatal);
+	atexit(pb_hugetlb_restore);
+	done = true;
+}
+
+static void guardian_wake(int sig)
+{
+	(void)sig;
+	pb_hugetlb_restore();
+	_exit(0);
+}
+
+/* The guardian: holds nothing, ignores the terminal's and the group's
+ * signals (its parent handles those), and restores the shared table when
+ * the parent is gone: SIGUSR2 from PR_SET_PDEATHSIG. */
+static void guard(pid_t parent)
+{
+	int ign[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1 };
+
+	for (size_t i = 0; i < sizeof(ign) / sizeof(ign[0]); i++)
+		signal(ign[i], SIG_IGN);
+	signal(SIGUSR2, guardian_wake);
+	prctl(PR_SET_PDEATHSIG, SIGUSR2);
+	prctl(PR_SET_NAME, "pinlab-guard");
+	for (int fd = 0; fd < 1024; fd++)
+		if (fd != 2)
+			close(fd);
+	if (getppid() != parent)
+		guardian_wake(0);
+	for (;;)
+		pause();
+}
+
+int pb_pool_guard(void)
+{
+	pid_t parent = getpid();
+	struct pool_table *t;
+
+	handlers();
+	if (guardian)
+		return 0;
+	t = mmap(NULL, sizeof(*t), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (t == MAP_FAILED)
+		return -1;
+	*t = *table;
+	table = t;
+	guardian = fork();
+	if (guardian < 0) {
+		guardian = 0;
+		return -1;
+	}
+	if (guardian == 0)
+		guard(parent);
+	return 0;
+}
+
 int pb_hugetlb_ensure(size_t kb, int node, uint64_t need, bool may_grow,
 		      char *why)
 {
 	char nr_path[160], free_path[160], resv_path[160];
 	uint64_t nr, fr, resv = 0, avail;
-	static bool handlers;
 
 	pool_path(nr_path, sizeof(nr_path), kb, node, "nr_hugepages");
 	pool_path(free_path, sizeof(free_path), kb, node, "free_hugepages");
@@ -93,14 +172,7 @@ int pb_hugetlb_ensure(size_t kb, int node, uint64_t need, bool may_grow,
 				       : "--no-reserve");
 	if (nundo >= (int)(sizeof(undo) / sizeof(undo[0])))
 		return pb_say(why, PB_FAIL, "too many hugetlb pools touched");
-	if (!handlers) {
-		int sigs[] = { SIGINT,	SIGTERM, SIGHUP, SIGQUIT,
-			       SIGSEGV, SIGBUS,	 SIGABRT };
-		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-			signal(sigs[i], on_fatal);
-		atexit(pb_hugetlb_restore);
-		handlers = true;
-	}
+	handlers(); /* before the pool changes: Ctrl-C puts it back */
 	/* remember the first value only: a pool grown twice goes back once */
 	bool known = false;
 	for (int i = 0; i < nundo; i++)

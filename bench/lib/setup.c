@@ -68,8 +68,6 @@ void pb_unmap_common(struct pb_mem *m)
 		munmap(m->map, m->map_len);
 	if (m->fd >= 0)
 		close(m->fd);
-	if (m->path[0])
-		unlink(m->path);
 	m->map = m->addr = NULL;
 	m->fd = -1;
 	m->path[0] = 0;
@@ -88,6 +86,11 @@ int pb_make_file(struct pb_mem *m, const char *dir, const char *tag, size_t len,
 		return pb_say_errno(why, PB_SKIP, e, "create a file in %s",
 				    dir);
 	}
+	/*
+	 * Unlinked at once: the open file is all pinbench needs, and no exit,
+	 * SIGKILL included, can leave it behind (path stays for messages).
+	 */
+	unlink(m->path);
 	if (fill) {
 		static const char zero[64 * 1024];
 		for (size_t off = 0; off < len;) {

@@ -10,7 +10,11 @@
 
 /* Every "can this run / did it work" answer carries a one-line reason. */
 #define PB_WHY 320
-enum pb_status { PB_OK = 0, PB_SKIP = 1, PB_FAIL = 2 };
+/*
+ * PB_REFUSED: the kernel refused the pin from its first page, an outcome to
+ * report (REFUSED: in the JSON), neither a skip nor a failure.
+ */
+enum pb_status { PB_OK = 0, PB_SKIP = 1, PB_FAIL = 2, PB_REFUSED = 3 };
 
 #define KiB ((uint64_t)1024)
 #define MiB (1024 * KiB)

@@ -131,12 +131,20 @@ static int gt_iterate(struct pb_ctx *c, unsigned cmd, unsigned flags,
 					    "PINLAB_GUP_BENCH");
 		s->err = -b.error;
 		if (b.error)
-			return pb_say(why, b.pages_done ? PB_FAIL : PB_SKIP,
+			return pb_say(why, b.pages_done ? PB_FAIL : PB_REFUSED,
 				      "kernel refused %s on %s after %llu of "
 				      "%zu pages: %s",
 				      c->pr->path, c->bk->name,
 				      (unsigned long long)b.pages_done,
 				      c->t.len / PB_PAGE, strerror(-b.error));
+		/* the FOLL_GET paths' leak check (nr_foll_pin_* sees pins) */
+		if (b.pages_released != b.pages_done)
+			return pb_say(why, PB_FAIL,
+				      "leak: the kernel released %llu of the "
+				      "%llu pages %s got on %s",
+				      (unsigned long long)b.pages_released,
+				      (unsigned long long)b.pages_done,
+				      c->pr->path, c->bk->name);
 		s->get_ns = b.get_ns;
 		s->put_ns = b.put_ns;
 		s->pages = b.pages_done;
@@ -157,7 +165,7 @@ static int gt_iterate(struct pb_ctx *c, unsigned cmd, unsigned flags,
 	if (t.size != c->t.len) {
 		/* stock gup_test stops at a GUP error and hides the errno */
 		s->err = -1;
-		return pb_say(why, t.size ? PB_FAIL : PB_SKIP,
+		return pb_say(why, t.size ? PB_FAIL : PB_REFUSED,
 			      "kernel refused %s on %s after %llu of %zu bytes "
 			      "(stock gup_test hides the errno)",
 			      c->pr->path, c->bk->name,

@@ -120,7 +120,7 @@ static int iour_iterate(struct pb_ctx *c, struct pb_sample *s, char *why)
 	t1 = pb_now_ns();
 	s->err = r < 0 ? -r : 0;
 	if (r < 0)
-		return pb_say_errno(why, PB_SKIP, -r,
+		return pb_say_errno(why, PB_REFUSED, -r,
 				    "kernel refused IORING_REGISTER_BUFFERS "
 				    "(FOLL_LONGTERM) on %s",
 				    c->bk->name);

@@ -116,6 +116,12 @@ def index_host(path, files):
     return 0
 
 
+def cmd_provenance(a):
+    from . import provenance
+    print(provenance.write(a.results))
+    return 0
+
+
 def cmd_matrix(a):
     """One [[pinbench]] entry's pinbench arguments, or the [fio] section's
     runner arguments, one a line (for scripts)."""
@@ -186,6 +192,9 @@ def parser():
     i.add_argument("runs", nargs="+")
     i.add_argument("--force", action="store_true")
     i.add_argument("--host", action="store_true", help="RUN FILE...: a host run's index from its result files")
+    v = sub.add_parser("provenance", help="results/PROVENANCE.md: which tree made each committed run")
+    v.add_argument("--results", default=os.path.join(TOP, "results"))
+    v.set_defaults(fn=cmd_provenance)
     x = sub.add_parser("matrix", help="a matrix's pinbench set (or 'fio') as arguments")
     x.add_argument("name")
     x.add_argument("set")

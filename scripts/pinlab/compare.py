@@ -88,8 +88,8 @@ def num(v, w):
 def result(ref_a, ref_b, metric="ns_per_page", alpha=0.05, floor=2.0, name_filter=None):
     """Everything a comparison of two SetRefs shows, as one dict (raises PinlabError)."""
     m = metrics.get(metric)
-    ctx_a, ra, _ = store.load_gbench(ref_a.path)
-    ctx_b, rb, _ = store.load_gbench(ref_b.path)
+    ctx_a, ra, ea_ = store.load_gbench(ref_a.path)
+    ctx_b, rb, eb_ = store.load_gbench(ref_b.path)
     if name_filter:
         ra = {k: v for k, v in ra.items() if re.search(name_filter, k)}
         rb = {k: v for k, v in rb.items() if re.search(name_filter, k)}
@@ -104,6 +104,9 @@ def result(ref_a, ref_b, metric="ns_per_page", alpha=0.05, floor=2.0, name_filte
                            "possible (run with --benchmark_repetitions=9)")
     ea, eb = env.env_of(ref_a), env.env_of(ref_b)
     diff, warn = env.env_diff(ctx_a, ctx_b, ea, eb)
+    one_sided = one_side_only(ra, rb, ea_, eb_, metric)
+    if one_sided:
+        warn.append(f"WARNING: {len(one_sided)} benchmarks ran on one side only (listed at the end)")
     few = sorted({min(r["n_a"], r["n_b"]) for r in rows if min(r["n_a"], r["n_b"]) < 9})
     if few:
         warn.append(f"WARNING: some benchmarks have fewer than 9 repetitions ({few}): weak statistics")
@@ -116,7 +119,7 @@ def result(ref_a, ref_b, metric="ns_per_page", alpha=0.05, floor=2.0, name_filte
                 label_b=ctx_b.get("label") or ref_b.label, metric=metric,
                 lower_is_better=m.lower_is_better, alpha=alpha, floor=floor, warnings=warn,
                 env_diff=diff, env_a={k: v for k, v in ea.items() if k != "config"},
-                env_b={k: v for k, v in eb.items() if k != "config"}, rows=rows,
+                env_b={k: v for k, v in eb.items() if k != "config"}, rows=rows, one_sided=one_sided,
                 geomean_path=geomean_summary(rows, "path"), geomean_backing=geomean_summary(rows, "backing"))
 
 
@@ -124,6 +127,23 @@ def shown_path(path):
     """A set's file relative to the repository when it lies in it (no machine paths in reports)."""
     a = os.path.abspath(path)
     return os.path.relpath(a, TOP) if a.startswith(TOP + os.sep) else path
+
+
+def one_side_only(ra, rb, ea, eb, metric):
+    """Benchmarks measured on one side and not the other, with what the
+    other side says of them (refused, skipped, failed, or absent)."""
+    def said(entries):
+        return {b.get("run_name", b["name"]): b.get("error_message", "")
+                for b in entries if b.get("error_occurred") and b.get("run_type", "iteration") == "iteration"}
+    sa, sb = said(ea), said(eb)
+    out = []
+    for name in sorted(set(ra) | set(rb)):
+        in_a = any(metric in x for x in ra.get(name, []))
+        in_b = any(metric in x for x in rb.get(name, []))
+        if in_a != in_b:
+            other = sb if in_a else sa
+            out.append(dict(name=name, side="A" if in_a else "B", other=other.get(name, "absent")))
+    return out
 
 
 def header(res, width):
@@ -141,13 +161,15 @@ def header(res, width):
 
 def footer(res):
     rows = res["rows"]
+    lines = [f"only in {x['side']}: {short(x['name'])} ({'B' if x['side'] == 'A' else 'A'}: {x['other']})"
+             for x in res.get("one_sided", [])]
     nsig = sum(r["significant"] for r in rows)
     out = [f"{len(rows)} compared, {nsig} significant ({sum(r['verdict'] == 'worse' for r in rows)} worse, "
            f"{sum(r['verdict'] == 'better' for r in rows)} better)"]
     for key in ("path", "backing"):
         s = res[f"geomean_{key}"]
         out.append(f"geomean change by {key}: " + ", ".join(f"{g} {v:+.1f}%" for g, v in s.items()))
-    return out
+    return out + lines
 
 
 def format_table(res, only_changed=False):

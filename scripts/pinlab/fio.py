@@ -18,7 +18,10 @@ import json
 import os
 import re
 import statistics
+import subprocess
 import sys
+
+from . import TOP
 
 
 def perf_csv(path):
@@ -155,8 +158,10 @@ def main(argv=None):
     a = ap.parse_args(argv)
     rows, env = read_runner(a.dir)
     benchmarks, errors, fio_version = benchmarks_of(a.dir, rows)
-    ctx = dict(date=env.get("date", ""), host_name=os.uname().nodename, executable="fio",
-               num_cpus=os.cpu_count(), library_build_type="release", label=a.label,
+    rev = subprocess.run(["git", "-C", TOP, "describe", "--always", "--dirty"], capture_output=True,
+                         text=True).stdout.strip() or "unknown"
+    ctx = dict(date=env.get("date", ""), pinlab_revision=rev, host_name=os.uname().nodename, executable="fio",
+               num_cpus=os.cpu_count(), generator="pinlab fio-results (no Google Benchmark library)", label=a.label,
                kernel_release=env.get("kernel_release", "?"), fio_version=env.get("fio_version", fio_version),
                thp_enabled=env.get("thp_enabled_before", "?"), numa_nodes=env.get("numa_nodes", "?"),
                fio_target=env.get("target", "?"), fio_args=env.get("args", ""),

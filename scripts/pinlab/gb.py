@@ -1,6 +1,7 @@
 """Google Benchmark JSON as pinlab writes it: the verdict of a set (every
-benchmark measured, skipped with a reason or refused as expected; none
-failed), one figure out of it, and a table of its medians."""
+benchmark measured, skipped with a reason, refused by the kernel (REFUSED:,
+an outcome) or refused as a job expects (EXPECTED:); none failed), one
+figure out of it, and a table of its medians."""
 import re
 import statistics
 
@@ -10,14 +11,15 @@ from . import PinlabError, metrics, store
 def outcomes(path):
     """{"ran": {name: entry}, "skipped"|"expected"|"failed": {name: message}}."""
     _, _, entries = store.load_gbench(path)
-    out = dict(ran={}, skipped={}, expected={}, failed={})
+    out = dict(ran={}, skipped={}, expected={}, refused={}, failed={})
     for b in entries:
         if b.get("run_type", "iteration") != "iteration":
             continue
         name = b.get("run_name", b["name"])
         msg = b.get("error_message", "")
         if b.get("error_occurred"):
-            key = "skipped" if msg.startswith("SKIP: ") else "expected" if msg.startswith("EXPECTED: ") else "failed"
+            key = ("skipped" if msg.startswith("SKIP: ") else "expected" if msg.startswith("EXPECTED: ")
+                   else "refused" if msg.startswith("REFUSED: ") else "failed")
             out[key][name] = msg
         elif (b.get("ns_per_page", 0) > 0 and b.get("pages", 0) > 0) or b.get("iops", 0) > 0:
             out["ran"][name] = b
@@ -39,6 +41,7 @@ def check(path, require=()):
 
 def summary(o):
     return (f"{len(o['ran'])} ran, {len(o['skipped'])} skipped, "
+            + (f"{len(o['refused'])} refused by the kernel, " if o["refused"] else "")
             + (f"{len(o['expected'])} refused as expected, " if o["expected"] else "")
             + f"{len(o['failed'])} failed")
 

@@ -30,7 +30,11 @@ from . import TOP, PinlabError, collect, gb, plan, report, repeat, store, varian
 
 
 class Stop(Exception):
-    """SIGINT or SIGTERM: stop, take the VM with us."""
+    """SIGINT or SIGTERM: stop, take the VM with us; exit 128 + the signal."""
+
+    def __init__(self, sig):
+        super().__init__(sig)
+        self.sig = sig
 
 
 def parse(argv):
@@ -49,7 +53,14 @@ def parse(argv):
     ap.add_argument("--parallel", type=int, default=0,
                     help="deterministic boots at a time (default: one per host CPU)")
     ap.add_argument("--no-report", action="store_true")
+    ap.add_argument("--allow-dirty", action="store_true",
+                    help="write under results/ from a tree with uncommitted changes (recorded)")
     return ap.parse_args(argv)
+
+
+def revision():
+    return subprocess.run(["git", "-C", TOP, "describe", "--always", "--dirty"], capture_output=True,
+                          text=True).stdout.strip() or "unknown"
 
 
 def make_plan(a):
@@ -62,6 +73,9 @@ def make_plan(a):
         raise PinlabError("run: --boots must be 1-9")
     if a.timeout < 1:
         raise PinlabError("run: --timeout must be seconds")
+    parallel = a.parallel or max(1, (os.cpu_count() or 1))
+    if not 1 <= parallel <= 64:
+        raise PinlabError("run: --parallel must be 1-64")
     if "deterministic" in modes and a.accel == "kvm":
         raise PinlabError("run: deterministic mode needs TCG (-icount), not --accel kvm")
     vlist = a.variants.split(",")
@@ -75,9 +89,11 @@ def make_plan(a):
     out = os.path.join(os.environ.get("PINLAB_RESULTS") or os.path.join(TOP, "results"), rid)
     if os.path.exists(out):
         raise PinlabError(f"run: {out} exists; pick another --id")
-    parallel = a.parallel or max(1, (os.cpu_count() or 1))
-    if not 1 <= parallel <= 64:
-        raise PinlabError("run: --parallel must be 1-64")
+    rev = revision()
+    if rev.endswith("-dirty") and os.path.abspath(out).startswith(os.path.join(TOP, "results") + os.sep) \
+            and not a.allow_dirty:
+        raise PinlabError(f"run: the tree has uncommitted changes ({rev}): committed results come from a clean "
+                          "tree (commit first, or --allow-dirty, which the manifest records)")
     boots = [(v, m, b) for v in vlist for m in modes for b in range(1, (a.boots if m == "deterministic" else 1) + 1)]
     return dict(id=rid, out=out, variants=vlist, confs=confs, matrix=matrix, vm=vm, modes=modes, boots=boots,
                 accel=a.accel, timeout=a.timeout, args=a, parallel=parallel)
@@ -172,9 +188,35 @@ def initramfs(p, tmp):
     return path, " + ".join(os.path.basename(x) for x in parts)
 
 
-def pdeathsig():
-    """In the child: die with the parent, whatever kills it (SIGKILL too)."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+def pdeathsig(sig=signal.SIGKILL):
+    """In the child: sig when the parent dies, whatever kills it (SIGKILL too)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
+
+
+def guard_tmp(tmp):
+    """A guardian process that removes tmp (NVDIMM files, jobs, consoles)
+    when the run dies of a signal it cannot catch; the run's own exit path
+    removes it otherwise.  Returns the guardian's pid."""
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    try:
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, signal.SIG_IGN)
+        fd = os.open(os.devnull, os.O_RDWR)
+        os.dup2(fd, 0)
+        os.dup2(fd, 1)
+        os.closerange(3, 1024)
+        signal.signal(signal.SIGUSR2, lambda *_: (shutil.rmtree(tmp, ignore_errors=True), os._exit(0)))
+        pdeathsig(signal.SIGUSR2)
+        if os.getppid() != parent:
+            shutil.rmtree(tmp, ignore_errors=True)
+            os._exit(0)
+        while True:
+            signal.pause()
+    finally:
+        os._exit(0)
 
 
 class Boot:
@@ -294,8 +336,7 @@ def manifest_lines(p, accel, initrd_names):
     a, vm = p["args"], p["vm"]
     qv = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     b = variants.base()
-    rev = subprocess.run(["git", "-C", TOP, "describe", "--always", "--dirty"], capture_output=True,
-                         text=True).stdout.strip() or "unknown"
+    rev = revision() + (" (--allow-dirty)" if a.allow_dirty else "")
     mem = open("/proc/meminfo").readline().split()[1]
     cpu = next((ln.split(": ", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
     det = vm["deterministic"]
@@ -320,6 +361,7 @@ def run(p):
     out, vm = p["out"], p["vm"]
     os.makedirs(out)
     tmp = tempfile.mkdtemp(prefix=f"pinlab-vm.{p['id']}.", dir=os.environ.get("TMPDIR", "/tmp"))
+    guardian = guard_tmp(tmp)
     t_start = time.time()
     say(f"run {p['id']}: variants {' '.join(p['variants'])}, matrix {p['matrix']['name']}, modes "
         f"{','.join(p['modes'])}, {len(p['boots'])} boot(s)")
@@ -347,13 +389,15 @@ def run(p):
         store.write_index(out, index)
         boot_all(p, index, kernels, failed, initrd, tmp, out, accel)
         finish(p, index, out, failed, t_start)
-    except Stop:
-        say(f"run {p['id']}: stopped; the VM is gone, partial results in {out}")
-        return 130
+    except Stop as e:
+        say(f"run {p['id']}: stopped by signal {e.sig}; the VM is gone, partial results in {shown(out)}")
+        return 128 + e.sig
     finally:
         STOPPING.set()
         Boot.kill_all()
         shutil.rmtree(tmp, ignore_errors=True)
+        os.kill(guardian, signal.SIGKILL)
+        os.waitpid(guardian, 0)
     return 1 if failed else 0
 
 
@@ -431,6 +475,11 @@ def finish(p, index, out, failed, t_start):
         with open(os.path.join(out, "repeatability.txt"), "w") as f:
             f.write("\n".join(lines) + "\n")
         say(lines[-1])
+        if ok is False:
+            # boots of one image that do not repeat: the instrument is broken
+            failed["repeatability"] = lines[-1]
+            with open(os.path.join(out, "manifest.txt"), "a") as f:
+                f.write(f"repeatability: FAILED: {lines[-1]} (repeatability.txt)\n")
     with open(os.path.join(out, "manifest.txt"), "a") as f:
         f.write(f"total: {round(time.time() - t_start)} s\n")
     index["manifest"]["total"] = f"{round(time.time() - t_start)} s"
@@ -458,7 +507,7 @@ def main(argv=None):
         return 2
 
     def stop(sig, frame):
-        raise Stop()
+        raise Stop(sig)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:

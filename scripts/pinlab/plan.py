@@ -175,7 +175,18 @@ def commands_file(cmds):
 
 
 def extra_programs(matrix):
-    return [p for e in matrix.get("extra", []) for p in e.get("programs", [])]
+    """The programs [[extra]] entries carry into the guest; one named by a
+    path inside the repository is made first (make PATH)."""
+    import subprocess
+    out = []
+    for p in (p for e in matrix.get("extra", []) for p in e.get("programs", [])):
+        if not os.path.isabs(p):
+            r = subprocess.run(["make", "-s", "-C", TOP, p], capture_output=True, text=True)
+            if r.returncode:
+                raise PinlabError(f"make {p} failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
+            p = os.path.join(TOP, p)
+        out.append(p)
+    return out
 
 
 # ---- the VM -----------------------------------------------------------------

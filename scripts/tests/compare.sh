@@ -40,6 +40,34 @@ else notok "identical sets"; sed 's/^/# /' "$tmp/same"; fi
 if grep -q "0 significant" "$tmp/noisy"; then ok "5 % under 10 % noise: not claimed"
 else notok "noisy shift claimed"; sed 's/^/# /' "$tmp/noisy"; fi
 
+# A/A: two sets drawn from the same distribution (other seeds) flag nothing
+"${synth[@]}" "$tmp/aa1.json" 11 0,0,0,0,0 --names 1,2,3,4,5 --noise 1
+"${synth[@]}" "$tmp/aa2.json" 12 0,0,0,0,0 --names 1,2,3,4,5 --noise 1
+"${cmp[@]}" "$tmp/aa1.json" "$tmp/aa2.json" >"$tmp/aa"
+if grep -q "# 5 compared, 0 significant" "$tmp/aa"; then ok "A/A (same distribution, other seeds): nothing flagged"
+else notok "A/A flagged something"; sed 's/^/# /' "$tmp/aa"; fi
+# zero variance: constant repetitions, identical or 1 % apart (below the floor)
+"${synth[@]}" "$tmp/z0.json" 13 0,0 --names 0,1 --noise 0
+"${synth[@]}" "$tmp/z1.json" 14 0,1 --names 0,1 --noise 0
+"${cmp[@]}" "$tmp/z0.json" "$tmp/z1.json" --format json >"$tmp/z"
+zero="$(/usr/bin/python3 -c 'import json,sys; r={x["name"].split("/")[1]: x for x in json.load(open(sys.argv[1]))["rows"]}
+print(r["shift:0"]["change_pct"], r["shift:0"]["significant"], round(r["shift:1"]["change_pct"], 3), r["shift:1"]["significant"])' "$tmp/z")"
+if [ "$zero" = "0.0 False 1.0 False" ]; then ok "zero variance: identical constant sets 0 %, 1 % apart not flagged (floor 2 %)"
+else notok "zero variance: $zero"; fi
+
+# a benchmark the kernel refused on one side is listed, not silently dropped
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+for b in d["benchmarks"]:
+    if "shift:5" in b["name"]:
+        b.clear(); b.update(name="synth/shift:5/manual_time", run_name="synth/shift:5/manual_time", run_type="iteration",
+                            error_occurred=True, error_message="REFUSED: kernel refused it: Operation not supported")
+json.dump(d, open(sys.argv[2], "w"))' "$tmp/b.json" "$tmp/bref.json"
+"${cmp[@]}" "$tmp/a.json" "$tmp/bref.json" >"$tmp/ref"
+if grep -q "WARNING: 1 benchmarks ran on one side only" "$tmp/ref" &&
+	grep -q "only in A: synth/shift:5 (B: REFUSED: kernel refused it: Operation not supported)" "$tmp/ref"; then
+	ok "one-sided benchmarks: listed with what the other side says (REFUSED)"
+else notok "one-sided benchmarks"; sed 's/^/# /' "$tmp/ref"; fi
+
 # Debian's compare.py (Google Benchmark's tool) on the same pair: both must
 # agree on which benchmarks changed (its U test on real_time, ours on
 # real_time with no floor), and on the p-values

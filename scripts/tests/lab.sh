@@ -14,6 +14,8 @@ notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
 echo "TAP version 13"
 for need in qemu-system-x86_64 /usr/src/linux-source-6.1.tar.xz /bin/busybox ndctl; do
 	if ! command -v "$need" >/dev/null && [ ! -e "$need" ]; then
+		# CI installs it (scripts/deps.sh): missing there is a failure
+		if [ "${CI:-}" = true ]; then echo "not ok 1 - $need missing (scripts/deps.sh lab)"; echo "1..1"; exit 1; fi
 		echo "1..0 # SKIP $need missing (scripts/deps.sh lab)"
 		exit 0
 	fi
@@ -82,6 +84,12 @@ for v in ${variants//,/ }; do
 		grep -q "\"$v/meminfo.txt\"" "$out/run.json"; then
 		ok "$v: an extra static program ran in the guest; its output files were collected and indexed"
 	else notok "$v: extra program"; fi
+	# the backings' unit tests, where FS-DAX and device-DAX exist: they run, not skip
+	tb="$out/$v/test_backing.tap"
+	if grep -q "^ok [0-9]* - setup_teardown/fsdax$" "$tb" 2>/dev/null && grep -q "^ok [0-9]* - remote_child/devdax$" "$tb" &&
+		! grep "^not ok" "$tb" | grep -qv "# SKIP"; then
+		ok "$v: the backings' unit tests in the guest: FS-DAX and device-DAX set up for real ($(grep -c '^ok' "$tb") ok)"
+	else notok "$v: test_backing in the guest"; grep "^not ok\|fsdax\|devdax" "$tb" 2>/dev/null | sed 's/^/# /'; fi
 	# perf in the guest: the profile's stacks reach the long-term slow path
 	if grep -q "^| __gup_longterm_locked |" "$out/$v/perf-pinpath.md" 2>/dev/null &&
 		grep -q "<rect" "$out/$v/flame.svg" 2>/dev/null; then

@@ -343,3 +343,22 @@ def test_progress_counts_benchmarks_as_the_final_tally(tmp_path):
     c.write_text("a/b/iterations:2/manual_time  1 us\na/b/iterations:2/manual_time  1 us\n"
                  "a/b/iterations:2/manual_time_mean  1 us\nc/d/manual_time ERROR OCCURRED: 'SKIP: x'\n")
     assert labrun.benchmarks_done(str(c)) == 2
+
+
+def test_results_from_a_dirty_tree_are_refused_unless_allowed(monkeypatch, tmp_path):
+    from pinlab import labrun
+    monkeypatch.delenv("PINLAB_RESULTS", raising=False)
+    monkeypatch.setattr(labrun, "revision", lambda: "abc1234-dirty")
+    with pytest.raises(PinlabError, match="uncommitted changes"):
+        plan_of("--variants", "baseline", "--matrix", "smoke", "--id", "dirty-test")
+    p = plan_of("--variants", "baseline", "--matrix", "smoke", "--id", "dirty-test", "--allow-dirty")
+    assert p["args"].allow_dirty
+    monkeypatch.setenv("PINLAB_RESULTS", str(tmp_path))  # outside results/: allowed
+    plan_of("--variants", "baseline", "--matrix", "smoke", "--id", "dirty-test")
+
+
+def test_provenance_judges_revisions():
+    from pinlab import provenance
+    assert provenance.judge("unknown") == "not recorded"
+    assert provenance.judge("0000000-dirty") == "not a commit of this repository; uncommitted changes"
+    assert provenance.judge("b44dbf7") == "clean, committed"

@@ -14,8 +14,9 @@
 # .err (its stderr), .perf.csv (perf stat -x, with --perf-stat),
 # DIR/runs.tsv (one line per run: name, rep, status, raw file, notes) and
 # DIR/env.txt.  Statuses: ok, expected-refusal, skip:REASON, error:REASON.
-# Machine state it changes (THP mode, hugetlb pool, a hugetlbfs mount) is
-# put back on exit.  Exit 1 when any run has status error.
+# Machine state it changes (THP mode, hugetlb pool, a hugetlbfs mount, work
+# files) is recorded as it changes in a state file and put back on exit; a
+# watcher process puts it back too if the runner is killed with SIGKILL.  Exit 1 when any run has status error.
 set -eu
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -70,20 +71,63 @@ thp=/sys/kernel/mm/transparent_hugepage/enabled
 thp_was="$(sed 's/.*\[\(.*\)\].*/\1/' "$thp" 2>/dev/null || true)"
 hp=/proc/sys/vm/nr_hugepages
 hp_was="$(cat "$hp")"
-hugetlbfs=""
-cleanup() {
-	[ -n "$thp_was" ] && echo "$thp_was" >"$thp" 2>/dev/null
-	[ -n "$hugetlbfs" ] && umount "$hugetlbfs" 2>/dev/null
-	[ "$(cat "$hp")" != "$hp_was" ] && echo "$hp_was" >"$hp"
-	[ -n "$fsdax" ] && rm -f "$fsdax/pinlab-fio-buf"
-	rm -rf "$work"
+hugetlbfs="" pid=""
+# What to put back, one "KIND VALUE" a line, written before each change:
+# pid (a running fio), mount, hp (the pool's size), thp (the mode), file, dir.
+state="$work.state"
+note() { echo "$1 $2" >>"$state"; }
+note dir "$work"
+note hp "$hp_was"
+[ -z "$thp_was" ] || note thp "$thp_was"
+[ -z "$fsdax" ] || note file "$fsdax/pinlab-fio-buf"
+kill_tree() { # a process and its children (fio under perf stat); busybox has no pgrep
+	awk -v p="$1" '$4 == p {print $1}' /proc/[0-9]*/stat 2>/dev/null |
+		while read -r c; do kill "$c" 2>/dev/null; done
+	kill "$1" 2>/dev/null
 }
+# restore STATE: everything back, each step on its own (no set -e: one
+# failing step must not skip the rest), the running fio first (a hugetlbfs
+# it still holds would not unmount), then mounts, then the rest
+restore() {
+	set +e
+	[ -f "$1" ] || return 0
+	if grep -q '^pid ' "$1"; then
+		while read -r k v; do [ "$k" = pid ] && kill_tree "$v"; done <"$1"
+		sleep 1
+	fi
+	while read -r k v; do [ "$k" = mount ] && umount "$v" 2>/dev/null; done <"$1"
+	while read -r k v; do
+		case "$k" in
+		hp) [ "$(cat "$hp")" = "$v" ] || echo "$v" >"$hp" ;;
+		thp) echo "$v" >"$thp" 2>/dev/null ;;
+		file) rm -f "$v" ;;
+		dir) rm -rf "$v" ;;
+		esac
+	done <"$1"
+	rm -f "$1"
+}
+cleanup() {
+	restore "$state"
+	kill "$watcher" 2>/dev/null
+}
+# the watcher: outlives a SIGKILLed runner and puts the state back (it
+# ignores the signals the runner handles itself)
+runner=$$
+(
+	trap '' INT TERM HUP
+	while [ -d "/proc/$runner" ] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$runner/stat" 2>/dev/null; do
+		sleep 1
+	done
+	restore "$state"
+) </dev/null >/dev/null 2>&1 &
+watcher=$!
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # hugetlb buffers: a hugetlbfs of our own, and 2M pages for iodepth x 2M + alignment
 case ",$buffers," in *,hugetlb,* | *,shmhuge,*)
 	mkdir -p "$work/hugetlbfs"
+	note mount "$work/hugetlbfs"
 	mount -t hugetlbfs -o pagesize=2M none "$work/hugetlbfs" && hugetlbfs="$work/hugetlbfs"
 	free="$(awk '/HugePages_Free/{print $2}' /proc/meminfo)"
 	[ "$free" -ge 16 ] || echo $((hp_was + 16 - free)) >"$hp"
@@ -129,6 +173,7 @@ one_run() {
 		PINLAB_FIO_RUNTIME="$runtime" PINLAB_FIO_HUGETLBFS="$hugetlbfs" PINLAB_FIO_FSDAX="$fsdax" \
 		"$@" 2>"$raw.err" &
 	pid=$!
+	note pid "$pid"
 	notes="thp_kb=0 hugetlb_kb=0 n0=0 n1=0"
 	if [ "$runtime" -ge 1 ]; then
 		sleep 1
@@ -137,6 +182,10 @@ one_run() {
 	fi
 	rc=0
 	wait "$pid" || rc=$?
+	pid=""
+	# that fio is gone: its pid must not be killed again (it may be reused)
+	grep -v '^pid ' "$state" >"$state.tmp"
+	mv "$state.tmp" "$state"
 	st=ok
 	if [ "$fam" = iouring ] && [ "$sec" = fsdax ] && [ "$expect" = refuse ]; then
 		if [ "$rc" -ne 0 ] && grep -qi "not supported" "$raw.err" "$raw.json" 2>/dev/null; then
