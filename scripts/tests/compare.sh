@@ -142,7 +142,7 @@ bad() { # bad DESCRIPTION PATTERN ARGS...
 	"${cmp[@]}" "$@" >"$tmp/bo" 2>"$tmp/be"
 	rc=$?
 	set -e
-	if [ "$rc" -ne 0 ] && grep -q "$pat" "$tmp/be" && ! grep -q Traceback "$tmp/be"; then
+	if [ "$rc" -eq 2 ] && grep -q "$pat" "$tmp/be" && ! grep -q Traceback "$tmp/be"; then
 		ok "bad input: $d -> exit $rc: $(head -1 "$tmp/be")"
 	else notok "bad input: $d -> exit $rc"; sed 's/^/# /' "$tmp/be"; fi
 }

@@ -40,7 +40,7 @@ snapshot() {
 	echo "mounts: $(grep -c hugetlbfs /proc/mounts || true) hugetlbfs, $(grep -c " $dir" /proc/mounts || true) under the test dir"
 	echo "files: $(find "$dir" -mindepth 1 | wc -l) in the test dir"
 	echo "pins: $(pins)"
-	echo "processes: $(pgrep -x pinbench | wc -l) pinbench, $(pgrep -f pinlab-guard | wc -l) guardians, $(pgrep -x fio | wc -l) fio, $(pgrep -f 'qemu-system-x86_64.*pinlab-vm\.fault' | wc -l) lab VMs"
+	echo "processes: $(pgrep -x pinbench | wc -l) pinbench, $(pgrep -x pinlab-guard | wc -l) guardians, $(pgrep -x fio | wc -l) fio, $(pgrep -f 'qemu-system-x86_64.*pinlab-vm\.fault' | wc -l) lab VMs"
 }
 settle() { # wait (up to 10 s) for the state to be back, then compare
 	local want="$1"
@@ -50,6 +50,12 @@ settle() { # wait (up to 10 s) for the state to be back, then compare
 	done
 	return 1
 }
+# a pool guardian of a pinbench that just ended (another test's) goes in a
+# moment: the state to come back to has none of our processes
+for _ in $(seq 20); do
+	pgrep -x pinlab-guard >/dev/null || pgrep -x pinbench >/dev/null || break
+	sleep 0.5
+done
 before="$(snapshot)"
 echo "# before: $(echo "$before" | tr '\n' ';')"
 
@@ -74,10 +80,10 @@ inject() {
 		ok "$what: SIG$sig after ${delay} s (at: ${phase:-start}), exit $rc: everything back"
 	else
 		notok "$what: SIG$sig after ${delay} s (at: ${phase:-start}), exit $rc: state left changed"
-		diff <(echo "$before") <(snapshot) | sed 's/^/# /'
+		diff <(echo "$before") <(snapshot) | sed "s/^/# /" || true
 		# put the machine back for the next cases
 		pkill -9 -x pinbench || true
-		pkill -9 -f pinlab-guard || true
+		pkill -9 -x pinlab-guard || true
 		pkill -9 -x fio || true
 		sleep 1
 	fi

@@ -362,3 +362,27 @@ def test_provenance_judges_revisions():
     assert provenance.judge("unknown") == "not recorded"
     assert provenance.judge("0000000-dirty") == "not a commit of this repository; uncommitted changes"
     assert provenance.judge("b44dbf7") == "clean, committed"
+
+
+# ---- make check's runner counts tests, not steps --------------------------------
+
+def test_checks_counts_tap_and_skips():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import checks
+    out = "TAP version 13\nok 1 - a\nnot ok 2 - b\nok 3 - # SKIP no chromium\nSKIP fsdax: no dir\nnot ok 4 # SKIP t/fsdax\n"
+    assert checks.tap_counts(out) == (1, 1, ["no chromium", "t/fsdax: SKIP fsdax: no dir"])
+    assert checks.pytest_counts("...\n3 passed, 1 skipped in 0.1s\nSKIPPED [1] x.py:3: why\n") == (3, 0, ["x.py:3: why"])
+
+
+def test_checks_a_step_that_runs_nothing_or_hides_a_failure_fails(tmp_path, monkeypatch):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import checks
+    c = checks.Checks()
+    c.step("silent", ["true"])                              # exit 0, no test
+    c.step("lying", ["sh", "-c", "echo 'ok 1 - x'; exit 3"])  # exit 3, nothing failed
+    c.step("fine", ["sh", "-c", "echo 'ok 1 - x'"])
+    assert (c.passed, c.failed) == (2, 2)
+    monkeypatch.setenv("CI", "true")
+    c = checks.Checks()
+    c.step("skipped", ["sh", "-c", "echo '1..0 # SKIP qemu missing'"])
+    assert c.failed == 1 and "skipped under CI=true" in c.failures[0]
