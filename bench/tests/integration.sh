@@ -11,10 +11,9 @@ gbjson=(bash "$top/scripts/lab")
 tmp="$(mktemp -d /tmp/pinlab-it.XXXXXX)"
 dir="$(mktemp -d /var/tmp/pinlab-it.XXXXXX)"
 trap 'rm -rf "$tmp" "$dir"' EXIT
-n=0 failed=0
+# shellcheck source=scripts/tests/tap.sh
+. "$top/scripts/tests/tap.sh"
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
 check() { # check DESCRIPTION COMMAND...
 	local d="$1"
 	shift
@@ -173,6 +172,4 @@ else
 	ok "# SKIP bench/pinbench-asan not built (make asan)"
 fi
 
-echo "1..$n"
-echo "integration: $((n - failed)) passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_end integration

@@ -9,9 +9,8 @@ tmp="$(mktemp -d /tmp/pinlab-cmp.XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
 cmp=(bash "$top/scripts/lab" compare)
 synth=(/usr/bin/python3 "$top/scripts/tests/synth_gb.py")
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+# shellcheck source=scripts/tests/tap.sh
+. "$top/scripts/tests/tap.sh"
 echo "TAP version 13"
 
 # 0 %, 1 % and 5 % shifts, 0.5 % noise, 9 repetitions, 2 % floor:
@@ -157,6 +156,4 @@ bad "no common benchmarks" "no benchmark in common" "$tmp/a.json" "$tmp/c.json"
 bad "a single repetition" "single repetition" "$tmp/one.json" "$tmp/a.json"
 bad "unknown metric" "unknown metric" "$tmp/a.json" "$tmp/b.json" --metric speed
 
-echo "1..$n"
-echo "compare: $((n - failed)) passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_end compare

@@ -15,9 +15,8 @@ top="$(cd "$(dirname "$0")/../.." && pwd)"
 tmp="$(mktemp -d /tmp/pinlab-faults.XXXXXX)"
 dir="$(mktemp -d /var/tmp/pinlab-faults.XXXXXX)"
 trap 'rm -rf "$tmp" "$dir"' EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+# shellcheck source=scripts/tests/tap.sh
+. "$top/scripts/tests/tap.sh"
 echo "TAP version 13"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -134,6 +133,4 @@ else
 	echo "# lab run: no QEMU or kernel source here"
 fi
 
-echo "1..$n"
-echo "faults: $((n - failed)) passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_end faults

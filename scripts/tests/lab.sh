@@ -7,9 +7,8 @@ set -euo pipefail
 top="$(cd "$(dirname "$0")/../.." && pwd)"
 tmp="$(mktemp -d /tmp/pinlab-labtest.XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+# shellcheck source=scripts/tests/tap.sh
+. "$top/scripts/tests/tap.sh"
 
 echo "TAP version 13"
 for need in qemu-system-x86_64 /usr/src/linux-source-6.1.tar.xz /bin/busybox ndctl; do
@@ -162,6 +161,4 @@ for sig in TERM KILL; do
 	rm -rf /tmp/pinlab-vm."$id".*
 done
 
-echo "1..$n"
-echo "lab: $((n - failed)) passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_end lab

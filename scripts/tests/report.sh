@@ -15,10 +15,8 @@ art="${PINLAB_ARTIFACTS:-$top/build/test-artifacts}"
 mkdir -p "$art"
 py=/usr/bin/python3
 synth=("$py" "$top/scripts/tests/synth_gb.py")
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - # SKIP $1"; }
+# shellcheck source=scripts/tests/tap.sh
+. "$top/scripts/tests/tap.sh"
 echo "TAP version 13"
 
 # a run: baseline, a variant 5 % slower at 512 pages per call, a copy
@@ -148,6 +146,4 @@ PY
 	else ok "a page with broken data fails the render check: $(echo "$msg" | head -1)"; fi
 fi
 
-echo "1..$n"
-echo "report: $((n - failed)) passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_end report

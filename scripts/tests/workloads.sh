@@ -12,10 +12,8 @@ top="$(cd "$(dirname "$0")/../.." && pwd)"
 tmp="$(mktemp -d /var/tmp/pinlab-wl.XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
 py=/usr/bin/python3
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - # SKIP $1"; }
+# shellcheck source=scripts/tests/tap.sh
+. "$top/scripts/tests/tap.sh"
 echo "TAP version 13"
 if [ "$(id -u)" -ne 0 ]; then
 	# CI runs as root: there, not being root is a failure, not a skip
@@ -129,6 +127,4 @@ if bash "$top/scripts/lab-perf.sh" record --out "$tmp/pr" -- \
 	ok "perf record: flame graph ($(grep -c '<rect' "$tmp/pr/flame.svg") frames), io_uring's pin in the table"
 else notok "perf record"; tail -5 "$tmp/pr.log" | sed 's/^/# /'; head "$tmp/pr/perf-pinpath.md" 2>/dev/null | sed 's/^/# /'; fi
 
-echo "1..$n"
-echo "workloads: $((n - failed)) passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_end workloads
