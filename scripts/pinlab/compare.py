@@ -43,22 +43,40 @@ def compare_sets(reps_a, reps_b, metric, alpha=0.05, floor=2.0):
             continue
         ma, mb = statistics.median(a), statistics.median(b)
         change = (mb - ma) / ma * 100 if ma else math.nan
-        if len(set(a)) == 1 and set(a) == set(b):
-            p = 1.0
-        else:
-            p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
-        lo, hi = bootstrap_ci(a, b)
-        sig = bool(p < alpha and abs(change) > floor and not (lo <= 0 <= hi))
+        # constant repetitions on both sides (deterministic mode): the
+        # difference is exact and the repetitions are not independent
+        # samples, so no p-value and no CI are computed from them
+        exact = len(set(a)) == 1 and len(set(b)) == 1
+        p = None if exact else float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
+        lo, hi = (change, change) if exact else bootstrap_ci(a, b)
         # the smallest two-sided p Mann-Whitney can give with these sizes
         min_p = min(1.0, 2 / math.comb(len(a) + len(b), len(a)))
-        verdict = ""
-        if sig:
-            verdict = "better" if (change < 0) == lower_better else "worse"
         rows.append(dict(name=name, n_a=len(a), n_b=len(b), median_a=ma, median_b=mb,
                          min_a=min(a), max_a=max(a), min_b=min(b), max_b=max(b),
-                         change_pct=change, ci_lo=lo, ci_hi=hi, p=p, min_p=min_p, testable=min_p < alpha,
-                         significant=sig, verdict=verdict))
+                         change_pct=change, ci_lo=lo, ci_hi=hi, p=p, exact=exact, min_p=min_p,
+                         testable=exact or min_p < alpha))
+    for r, q in zip([r for r in rows if r["p"] is not None], bh([r["p"] for r in rows if r["p"] is not None])):
+        r["q"] = q
+    for r in rows:
+        r.setdefault("q", None)
+        beyond = abs(r["change_pct"]) > floor
+        r["significant"] = bool(beyond if r["exact"] else
+                                r["q"] < alpha and beyond and not (r["ci_lo"] <= 0 <= r["ci_hi"]))
+        r["verdict"] = ("better" if (r["change_pct"] < 0) == lower_better else "worse") if r["significant"] else ""
     return rows
+
+
+def bh(ps):
+    """Benjamini-Hochberg adjusted p-values (q), in the order given: the
+    false-discovery rate over every benchmark a comparison tests."""
+    n = len(ps)
+    order = sorted(range(n), key=lambda i: ps[i])
+    q, running = [0.0] * n, 1.0
+    for rank in range(n, 0, -1):
+        i = order[rank - 1]
+        running = min(running, ps[i] * n / rank)
+        q[i] = running
+    return q
 
 
 def geomean_summary(rows, key):
@@ -72,7 +90,11 @@ def geomean_summary(rows, key):
     return {g: (math.exp(sum(map(math.log, v)) / len(v)) - 1) * 100 for g, v in sorted(groups.items())}
 
 
-def p_text(p):
+def p_text(p, q=None):
+    if p is None:
+        return "exact: constant repetitions, no test"
+    if q is not None:
+        return f"{p_text(p)}, q = {q:.3g}"
     for lim in (0.001, 0.01, 0.05):
         if p < lim:
             return f"p < {lim}"
@@ -115,7 +137,9 @@ def result(ref_a, ref_b, metric="ns_per_page", alpha=0.05, floor=2.0, name_filte
         r = untestable[0]
         warn.append(f"WARNING: {len(untestable)} of {len(rows)} benchmarks cannot reach p < {alpha}: with "
                     f"{r['n_a']} vs {r['n_b']} repetitions the smallest Mann-Whitney p is {r['min_p']:.3f}")
-    return dict(a=ref_a.path, b=ref_b.path, label_a=ctx_a.get("label") or ref_a.label,
+    modes = {ea.get("mode"), eb.get("mode")}
+    unit = metrics.unit_label(metric, "deterministic") if modes == {"deterministic"} else m.what
+    return dict(a=ref_a.path, b=ref_b.path, label_a=ctx_a.get("label") or ref_a.label, unit=unit,
                 label_b=ctx_b.get("label") or ref_b.label, metric=metric,
                 lower_is_better=m.lower_is_better, alpha=alpha, floor=floor, warnings=warn,
                 env_diff=diff, env_a={k: v for k, v in ea.items() if k != "config"},
@@ -146,15 +170,26 @@ def one_side_only(ra, rb, ea, eb, metric):
     return out
 
 
+def ci_text(r, w):
+    return f"{'exact':>{w}}" if r["exact"] else f"{'[' + format(r['ci_lo'], '+.1f') + ',' + format(r['ci_hi'], '+.1f') + ']':>{w}}"
+
+
+def q_text(r, w):
+    """The column of the test: the BH-adjusted p (q), or '-' for exact rows."""
+    return f"{'-':>{w}}" if r["q"] is None else f"{r['q']:>{w}.{w - 3}f}"
+
+
 def header(res, width):
     m = res["metric"]
-    out = [f"{m} ({metrics.get(m).what}, {'lower' if res['lower_is_better'] else 'higher'} is better): "
-           f"{res['label_b']} vs {res['label_a']}"]
+    out = [f"{m} ({res.get('unit', metrics.get(m).what)}, {'lower' if res['lower_is_better'] else 'higher'} "
+           f"is better): {res['label_b']} vs {res['label_a']}"]
     out += res["warnings"]
     out += [f"A: {shown_path(res['a'])}", f"B: {shown_path(res['b'])}"]
     out.append("environment: " + ("same" if not res["env_diff"] else "differs:"))
     out += ["  " + x for x in res["env_diff"]]
-    out.append(f"'*' = p < {res['alpha']} (Mann-Whitney U), 95% bootstrap CI of the change excludes 0, "
+    out.append(f"'*' = q < {res['alpha']} (Mann-Whitney U, Benjamini-Hochberg over the {len(res['rows'])} "
+               f"benchmarks), 95% bootstrap CI of the change excludes 0, |change| > {res['floor']}%; "
+               f"'exact' rows have constant repetitions on both sides (deterministic): no test, '*' when "
                f"|change| > {res['floor']}%")
     return [x if len(x) <= width else x[:width - 3] + "..." for x in out]
 
@@ -174,13 +209,12 @@ def footer(res):
 
 def format_table(res, only_changed=False):
     lines = ["# " + x for x in header(res, 200)]
-    lines.append(f"{'benchmark':<44} {'A':>10} {'B':>10} {'change':>8} {'95% CI':>17} {'p':>7}")
+    lines.append(f"{'benchmark':<44} {'A':>10} {'B':>10} {'change':>8} {'95% CI':>17} {'q':>7}")
     for r in res["rows"]:
         if only_changed and not r["significant"]:
             continue
-        ci = f"[{r['ci_lo']:+.1f},{r['ci_hi']:+.1f}]"
         lines.append(f"{short(r['name'])[:44]:<44} {num(r['median_a'], 10)} {num(r['median_b'], 10)} "
-                     f"{r['change_pct']:>+7.1f}% {ci:>17} {r['p']:>7.4f}{' *' if r['significant'] else ''}")
+                     f"{r['change_pct']:>+7.1f}% {ci_text(r, 17)} {q_text(r, 7)}{' *' if r['significant'] else ''}")
     lines += ["# " + x for x in footer(res)]
     return "\n".join(lines)
 
@@ -203,15 +237,14 @@ def format_text(res, only_changed=False, width=80):
     lines = []
     for x in header(res, 10 ** 6) + [""]:
         lines += wrap(x, width) if x else [""]
-    cols = f"{'A':>8} {'B':>8} {'change':>7} {'95% CI':>15} {'p':>6}"
+    cols = f"{'A':>8} {'B':>8} {'change':>7} {'95% CI':>15} {'q':>6}"
     nw = width - len(cols) - 3
     lines.append(f"{'benchmark':<{nw}} {cols}")
     for r in res["rows"]:
         if only_changed and not r["significant"]:
             continue
-        ci = f"[{r['ci_lo']:+.1f},{r['ci_hi']:+.1f}]"
-        nums = (f"{num(r['median_a'], 8)} {num(r['median_b'], 8)} {r['change_pct']:>+6.1f}% {ci:>15} "
-                f"{r['p']:>6.3f}{' *' if r['significant'] else ''}")
+        nums = (f"{num(r['median_a'], 8)} {num(r['median_b'], 8)} {r['change_pct']:>+6.1f}% {ci_text(r, 15)} "
+                f"{q_text(r, 6)}{' *' if r['significant'] else ''}")
         name = short(r["name"])
         if len(name) > nw:
             lines.append(name[:width])

@@ -80,7 +80,9 @@ def build(results, out_dir, alpha, floor):
     if not runs:
         raise PinlabError(f"no runs with Google Benchmark results under {results}")
     return dict(runs=runs, bench=bench, flags=flags, alpha=alpha, floor=floor,
-                directions={m.name: m.direction for m in metrics.METRICS.values()})
+                directions={m.name: m.direction for m in metrics.METRICS.values()},
+                units={m.name: {mode: metrics.unit_label(m.name, mode) for mode in ("deterministic", "wallclock")}
+                       for m in metrics.METRICS.values()})
 
 
 def add_flags(flags, a, b, metric, alpha, floor, rid, what):
@@ -94,7 +96,8 @@ def add_flags(flags, a, b, metric, alpha, floor, rid, what):
         if r["significant"]:
             flags.append(dict(run=rid, what=what, name=short(r["name"]), a=round(r["median_a"], 2),
                               b=round(r["median_b"], 2), change=round(r["change_pct"], 2),
-                              ci=[round(r["ci_lo"], 2), round(r["ci_hi"], 2)], p=r["p"], verdict=r["verdict"],
+                              ci=None if r["exact"] else [round(r["ci_lo"], 2), round(r["ci_hi"], 2)],
+                              p=r["p"], q=r["q"], verdict=r["verdict"],
                               warn=[w for w in res["warnings"] if "accelerators" in w or "hosts" in w],
                               basis=basis))
 

@@ -50,5 +50,6 @@ def unit_label(name, mode):
     guest clock counts instructions: a 'ns' figure is an instruction count."""
     m = get(name)
     if mode == "deterministic" and m.unit == "ns":
-        return "instruction-" + (m.what.split(" ")[0] if m.what.startswith("ns") else "ns per pass")
+        # the guest clock ticks once per instruction: 1 'ns' = 1 instruction
+        return "icount instructions" + (m.what.split(" ")[0][2:] if m.what.startswith("ns/") else " per pass")
     return m.what

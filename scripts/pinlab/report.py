@@ -46,8 +46,12 @@ def sentences(variant, res, unit):
     if not sig:
         return [f"**{variant}**: no significant difference from {res['label_a']} in any of {len(rows)} "
                 f"benchmarks (alpha {res['alpha']}, floor {res['floor']} %)."]
-    out = [f"**{variant}**: {len(sig)} of {len(rows)} benchmarks differ significantly from {res['label_a']} "
-           f"({worse} worse, {better} better)."]
+    exact = sum(r["exact"] for r in sig)
+    how = ("exactly (constant repetitions on both sides, no test)" if exact == len(sig) else
+           f"by test (q < {res['alpha']})" if not exact else
+           f"{exact} exactly (constant repetitions, no test) and {len(sig) - exact} by test (q < {res['alpha']})")
+    out = [f"**{variant}**: {len(sig)} of {len(rows)} benchmarks differ from {res['label_a']} beyond the "
+           f"{res['floor']} % floor ({worse} worse, {better} better), {how}."]
     by_path = {}
     for r in sig:
         by_path.setdefault(parse_name(r["name"])[0], []).append(r)
@@ -68,8 +72,14 @@ def path_sentence(path, rs, unit):
            "better" if all(r["verdict"] == "better" for r in rs) else "changed")
     return (f"- {path}: {len(rs)} benchmark{'s' if len(rs) > 1 else ''} {way} "
             f"(median change {med:+.1f} %); largest {big['change_pct']:+.1f} % on {backing} at "
-            f"{where(params, pages)} ({big['median_a']:.0f} -> {big['median_b']:.0f} {unit}, "
-            f"95 % CI {big['ci_lo']:+.1f}..{big['ci_hi']:+.1f} %, {compare.p_text(big['p'])}).")
+            f"{where(params, pages)} ({big['median_a']:.0f} -> {big['median_b']:.0f} {unit}, {stat_text(big)}).")
+
+
+def stat_text(r):
+    """What backs a row: exact (constant repetitions), or its CI, p and q."""
+    if r["exact"]:
+        return "exact: constant repetitions, no test"
+    return f"95 % CI {r['ci_lo']:+.1f}..{r['ci_hi']:+.1f} %, {compare.p_text(r['p'], r['q'])}"
 
 
 # ---- what a run holds ---------------------------------------------------
@@ -127,10 +137,11 @@ def comparison_lines(run, v, base, res, unit):
     md += ["", f"Every benchmark: [compare-{v}.txt](compare-{v}.txt). Significant changes, largest first:", ""]
     sig = sorted((r for r in res["rows"] if r["significant"]), key=lambda r: -abs(r["change_pct"]))
     if sig:
-        md += [f"| benchmark | {base} | {v} | change | 95 % CI | p |", "|---|---|---|---|---|---|"]
+        md += [f"| benchmark | {base} | {v} | change | 95 % CI | p, q (BH) |", "|---|---|---|---|---|---|"]
         for r in sig[:15]:
+            ci = "exact" if r["exact"] else f"{r['ci_lo']:+.1f}..{r['ci_hi']:+.1f} %"
             md.append(f"| {compare.short(r['name'])} | {r['median_a']:.1f} | {r['median_b']:.1f} | "
-                      f"{r['change_pct']:+.1f} % | {r['ci_lo']:+.1f}..{r['ci_hi']:+.1f} % | {compare.p_text(r['p'])} |")
+                      f"{r['change_pct']:+.1f} % | {ci} | {compare.p_text(r['p'], r['q'])} |")
         if len(sig) > 15:
             md.append(f"| ... {len(sig) - 15} more in compare-{v}.txt | | | | | |")
     else:

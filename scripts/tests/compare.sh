@@ -80,7 +80,7 @@ import json, sys
 deb = {x["name"]: x["utest"]["time_pvalue"] for x in json.load(open(sys.argv[1])) if x.get("utest")}
 ours = {r["name"]: r for r in json.load(open(sys.argv[2]))["rows"]}
 dset = sorted(n for n, p in deb.items() if p < 0.05)
-oset = sorted(n for n, r in ours.items() if r["significant"])
+oset = sorted(n for n, r in ours.items() if r["p"] < 0.05)
 worst = max(abs(deb[n] - ours[n]["p"]) for n in deb)
 print(("same" if dset == oset and set(deb) == set(ours) and worst < 0.01 else "DIFFER"),
       "debian:", ",".join(n.split("/")[1] for n in dset), "ours:", ",".join(n.split("/")[1] for n in oset),

@@ -103,7 +103,7 @@ def test_metrics_table():
     assert metrics.get("ns_per_page").lower_is_better and not metrics.get("iops").lower_is_better
     assert metrics.primary("pinbench") == "ns_per_page" and metrics.primary("fio") == "iops"
     assert metrics.get("iops").unit == "IOPS" and metrics.get("ns_per_call").unit == "ns"
-    assert metrics.unit_label("ns_per_page", "deterministic") == "instruction-ns/page"
+    assert metrics.unit_label("ns_per_page", "deterministic") == "icount instructions/page"
     assert "instruction" not in metrics.unit_label("ns_per_page", "wallclock")
     with pytest.raises(PinlabError, match="unknown metric 'furlongs'"):
         metrics.get("furlongs")
@@ -386,3 +386,17 @@ def test_checks_a_step_that_runs_nothing_or_hides_a_failure_fails(tmp_path, monk
     c = checks.Checks()
     c.step("skipped", ["sh", "-c", "echo '1..0 # SKIP qemu missing'"])
     assert c.failed == 1 and "skipped under CI=true" in c.failures[0]
+
+
+# ---- honest statistics: constant sets get no test; the FDR over all rows ------
+
+def test_constant_sets_get_no_p_value_and_noisy_ones_are_fdr_controlled():
+    from pinlab import compare
+    b = lambda v: [dict(ns_per_page=x) for x in v]  # noqa: E731
+    rows = compare.compare_sets({"a": b([100] * 9), "b": b([100] * 9)},
+                                {"a": b([101.5] * 9), "b": b([110] * 9)}, "ns_per_page", floor=2.0)
+    r = {x["name"]: x for x in rows}
+    assert r["a"]["exact"] and r["a"]["p"] is None and r["a"]["q"] is None and not r["a"]["significant"]
+    assert r["b"]["exact"] and r["b"]["p"] is None and r["b"]["significant"] and r["b"]["verdict"] == "worse"
+    assert compare.bh([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.04, 0.04])
+    assert compare.bh([]) == []
