@@ -107,6 +107,32 @@ if grep -q "^not ok .*gup_test.pin_longterm anon write:1 -> ok: got ENOMEM" "$cr
 	ok "baseline's semantics fail on vmas-array: $(tail -1 "$cross")"
 else notok "the cross-check did not fail as it should"; fi
 
+# the positive control: known-cost plants about 103 instructions a page on
+# pin_user_pages() only; deterministic, against baseline, it must be flagged
+# there by about that much and nowhere else
+set +e
+PINLAB_RESULTS="$tmp" bash "$top/scripts/lab" run --variants baseline,known-cost --matrix control \
+	--deterministic --no-report --id control >"$tmp/control.log" 2>&1
+rc=$?
+set -e
+if [ "$rc" -eq 0 ] && bash "$top/scripts/lab" compare "$tmp/control/baseline.det" "$tmp/control/known-cost.det" \
+	--format json >"$tmp/control.json" && pc="$(/usr/bin/python3 - "$tmp/control.json" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))["rows"]
+planted = [r for r in rows if r["name"].startswith("gup_test.pin_longterm/")]
+others = [r for r in rows if r not in planted]
+deltas = [r["median_b"] - r["median_a"] for r in planted]
+ok = (planted and all(r["significant"] and r["verdict"] == "worse" for r in planted)
+      and all(95 <= d <= 115 for d in deltas)
+      and not any(r["significant"] for r in others) and all(abs(r["change_pct"]) < 2 for r in others))
+print(f"pin_longterm +{min(deltas):.1f}..+{max(deltas):.1f} instructions/page flagged on {len(planted)}; "
+      f"{sum(r['significant'] for r in others)} of {len(others)} other benchmarks flagged, "
+      f"largest other change {max(abs(r['change_pct']) for r in others):.1f} %")
+sys.exit(0 if ok else 1)
+PY
+)"; then ok "positive control: $pc"
+else notok "positive control (exit $rc): ${pc:-}"; tail -5 "$tmp/control.log" | sed 's/^/# /'; fi
+
 # failures are recorded and the run goes on: a series that does not apply,
 # then a boot killed at --timeout; no VM is left behind
 kpt="$tmp/kp"
