@@ -8,7 +8,7 @@ bench=(build-essential g++ pkg-config libbenchmark-dev libbenchmark-tools
 	python3 python3-scipy python3-matplotlib python3-numpy python3-pytest libnuma-dev
 	numactl liburing-dev libcmocka-dev clang-format shellcheck util-linux
 	valgrind git chromium)
-lab=(linux-source-6.1 qemu-system-x86 busybox-static ndctl daxctl e2fsprogs
+lab=(linux-source-6.1 linux-config-6.1 qemu-system-x86 busybox-static ndctl daxctl e2fsprogs
 	xfsprogs flex bison bc libelf-dev libssl-dev ccache cpio xz-utils
 	dwarves fio linux-perf)
 

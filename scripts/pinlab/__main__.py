@@ -203,12 +203,13 @@ def parser():
     i.set_defaults(fn=cmd_index)
     for name, what in (("fio-results", "fio runner output -> Google Benchmark JSON"),
                        ("profile", "perf output -> folded stacks, flame graph, tables"),
-                       ("run", "build, boot and measure kernel variants (lab stages)")):
+                       ("run", "build, boot and measure kernel variants (lab stages)"),
+                       ("kconfig-check", "a lab config against Debian's, performance-relevant options")):
         sub.add_parser(name, help=what, add_help=False)
     return ap
 
 
-PASSTHROUGH = {"fio-results": "fio", "profile": "perf", "run": "labrun"}
+PASSTHROUGH = {"fio-results": "fio", "profile": "perf", "run": "labrun", "kconfig-check": "kconfig"}
 
 
 def main(argv=None):

@@ -400,3 +400,19 @@ def test_constant_sets_get_no_p_value_and_noisy_ones_are_fdr_controlled():
     assert r["b"]["exact"] and r["b"]["p"] is None and r["b"]["significant"] and r["b"]["verdict"] == "worse"
     assert compare.bh([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.04, 0.04])
     assert compare.bh([]) == []
+
+
+# ---- the lab config against the distribution's ---------------------------------
+
+def test_kconfig_differences_need_a_written_reason(tmp_path):
+    from pinlab import kconfig
+    (tmp_path / "lab").write_text("CONFIG_SLOB=y\n# CONFIG_SLUB is not set\nCONFIG_HZ=100\nCONFIG_MODULES=n\n"
+                                  "CONFIG_EXT4_FS=y\nCONFIG_LIBNVDIMM=y\n")
+    (tmp_path / "deb").write_text("CONFIG_SLUB=y\nCONFIG_HZ=250\nCONFIG_MODULES=y\nCONFIG_EXT4_FS=m\nCONFIG_LIBNVDIMM=m\n")
+    (tmp_path / "allowed").write_text("# why\nCONFIG_MODULES -- the lab VM loads no modules\n")
+    bad, ok = kconfig.check(str(tmp_path / "lab"), str(tmp_path / "deb"), str(tmp_path / "allowed"))
+    assert [b[0] for b in bad] == ["CONFIG_HZ", "CONFIG_SLOB", "CONFIG_SLUB"]   # not EXT4_FS: m counts as built in
+    assert [o[0][0] for o in ok] == ["CONFIG_MODULES"]
+    (tmp_path / "allowed").write_text("CONFIG_MODULES\n")
+    with pytest.raises(PinlabError, match="OPTION -- reason"):
+        kconfig.check(str(tmp_path / "lab"), str(tmp_path / "deb"), str(tmp_path / "allowed"))
