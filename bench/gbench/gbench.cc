@@ -133,31 +133,30 @@ void gbc_label(gbc_state *st, const char *label)
 	S(st).SetLabel(label);
 }
 
+/* Ends a benchmark with "PREFIX<message>": how SKIP, REFUSED and ERROR differ
+ */
+#define GBC_END_WITH(prefix)                           \
+	do {                                           \
+		va_list ap;                            \
+		va_start(ap, fmt);                     \
+		std::string m = vfmt(prefix, fmt, ap); \
+		va_end(ap);                            \
+		S(st).SkipWithError(m.c_str());        \
+	} while (0)
+
 void gbc_skip(gbc_state *st, const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	std::string m = vfmt(GBC_SKIP_PREFIX, fmt, ap);
-	va_end(ap);
-	S(st).SkipWithError(m.c_str());
+	GBC_END_WITH(GBC_SKIP_PREFIX);
 }
 
 void gbc_refuse(gbc_state *st, const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	std::string m = vfmt(GBC_REFUSED_PREFIX, fmt, ap);
-	va_end(ap);
-	S(st).SkipWithError(m.c_str());
+	GBC_END_WITH(GBC_REFUSED_PREFIX);
 }
 
 void gbc_error(gbc_state *st, const char *fmt, ...)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	std::string m = vfmt("ERROR: ", fmt, ap);
-	va_end(ap);
-	S(st).SkipWithError(m.c_str());
+	GBC_END_WITH("ERROR: ");
 }
 
 bool gbc_stopped(gbc_state *st)
