@@ -2,6 +2,7 @@
 (RUN/BOOT-ID/), turn fio's and perf's raw output into what the analysis
 reads, decide the boot's verdict from every file that can say it failed,
 and return the boot's record and its result sets for the run index."""
+import contextlib
 import os
 import re
 import shutil
@@ -37,29 +38,14 @@ def postprocess(bdir, variant, title):
     if os.path.exists(script) and os.path.getsize(script) > 0:
         folded = os.path.join(bdir, "perf.folded")
         try:
-            with open(folded, "w") as f, redirect(f):
+            with open(folded, "w") as f, contextlib.redirect_stdout(f):
                 perf_mod.main(["fold", script])
             perf_mod.main(["flame", folded, os.path.join(bdir, "flame.svg"), "--title", title])
-            with open(os.path.join(bdir, "perf-pinpath.md"), "w") as f, redirect(f):
+            with open(os.path.join(bdir, "perf-pinpath.md"), "w") as f, contextlib.redirect_stdout(f):
                 perf_mod.main(["pinpath", folded])
         except SystemExit as e:
             why.append(f"perf: no profile ({e.code}; see perf-pinbench.txt)")
     return why
-
-
-class redirect:
-    """stdout into a file for a module's main() that prints."""
-
-    def __init__(self, f):
-        self.f = f
-
-    def __enter__(self):
-        import sys
-        self.old, sys.stdout = sys.stdout, self.f
-
-    def __exit__(self, *exc):
-        import sys
-        sys.stdout = self.old
 
 
 def read(path):

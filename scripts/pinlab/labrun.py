@@ -134,16 +134,21 @@ def sh(script, *args, log=None):
     """Run scripts/lab-SCRIPT.sh; its progress (stderr) goes to the terminal
     and to log; returns its last line of output (a path)."""
     cmd = ["bash", os.path.join(TOP, "scripts", f"lab-{script}.sh"), *args]
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as pr:
-        logf = open(log, "w") if log else None
-        for line in pr.stderr:
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as pr:
+        try:
+            logf = open(log, "w") if log else None
+            for line in pr.stderr:
+                if logf:
+                    logf.write(line)
+                if line.startswith("lab:"):
+                    sys.stderr.write(line)
+            out = pr.stdout.read()
             if logf:
-                logf.write(line)
-            if line.startswith("lab:"):
-                sys.stderr.write(line)
-        out = pr.stdout.read()
-        if logf:
-            logf.close()
+                logf.close()
+        except BaseException:
+            os.killpg(pr.pid, signal.SIGKILL)  # a stopped run does not wait for a kernel build (make too)
+            raise
     if pr.returncode:
         raise PinlabError(f"{script} {' '.join(args)} failed (exit {pr.returncode})" + (f"; log: {log}" if log else ""))
     return out.strip().splitlines()[-1]
