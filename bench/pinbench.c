@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -75,6 +77,9 @@ static void bench(gbc_state *st, void *arg)
 	bool pins = pb_pins_outstanding(&pins0) == 0;
 	struct pb_sample s;
 	struct pb_ctx c;
+	bool insn = !strcmp(opts.unit, "instructions");
+	void *pad = NULL;
+	size_t pad_len = 0;
 	int r, rc;
 
 	for (size_t i = 0; i < k->nv; i++)
@@ -85,10 +90,45 @@ static void bench(gbc_state *st, void *arg)
 			fail_case(st, k->v[i].r, k->v[i].why);
 			return;
 		}
+	/*
+	 * --seed: a PROT_NONE pad above the buffer moves it (and its page
+	 * tables) by a seed-chosen number of pages, a new layout per seed
+	 */
+	if (opts.seed) {
+		pad_len = (size_t)((opts.seed * 2654435761u + gbc_range(st, 0) +
+				    (int64_t)gbc_range(st, 1)) %
+					   509 +
+				   1) *
+			  PB_PAGE;
+		pad = mmap(NULL, pad_len, PROT_NONE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (pad == MAP_FAILED)
+			pad = NULL;
+	}
 	r = pb_case_open(&c, k->pr, k->bk, &opts, &p, why);
 	if (r) {
+		if (pad)
+			munmap(pad, pad_len);
 		fail_case(st, r, why);
 		return;
+	}
+	/*
+	 * one untimed pass first: the first pin after setup (page tables
+	 * walked cold, hugetlb's first touch) is not what a steady caller pays
+	 */
+	if (opts.warmup) {
+		r = k->bk->refresh ? pb_case_refresh(&c, why) : 0;
+		if (!r) {
+			memset(&s, 0, sizeof(s));
+			r = c.pr->iterate(&c, &s, why);
+		}
+		if (r) {
+			rc = pb_case_close(&c, why2);
+			if (pad)
+				munmap(pad, pad_len);
+			fail_case(st, r, why);
+			return;
+		}
 	}
 	/*
 	 * The overhead case interleaves one bare-loop pass after every
@@ -132,6 +172,8 @@ static void bench(gbc_state *st, void *arg)
 		}
 	}
 	rc = pb_case_close(&c, why2);
+	if (pad)
+		munmap(pad, pad_len);
 	if (r)
 		fail_case(st, r, why);
 	if (rc)
@@ -150,12 +192,14 @@ static void bench(gbc_state *st, void *arg)
 	}
 	if (r || rc || !n || !pages)
 		return;
-	gbc_counter(st, "ns_per_page", (double)get / (double)pages, 0);
+	/* under -icount the kernel's ns are instructions: say so */
+	gbc_counter(st, insn ? "insn_per_page" : "ns_per_page",
+		    (double)get / (double)pages, 0);
 	if (k->pr->flags & PB_PR_PUT)
-		gbc_counter(st, "ns_per_page_put", (double)put / (double)pages,
-			    0);
-	gbc_counter(st, "ns_per_call", calls ? (double)get / (double)calls : 0,
-		    0);
+		gbc_counter(st, insn ? "insn_per_page_put" : "ns_per_page_put",
+			    (double)put / (double)pages, 0);
+	gbc_counter(st, insn ? "insn_per_call" : "ns_per_call",
+		    calls ? (double)get / (double)calls : 0, 0);
 	gbc_counter(st, "pages", (double)pages / (double)n, 0);
 	gbc_counter(st, "calls", (double)calls / (double)n, 0);
 	gbc_counter(st, "vmas", p.nvmas, 0);
@@ -205,10 +249,49 @@ static bool filter_match(const struct filter *f, const char *name)
 	return (regexec(&f->re, name, 0, NULL, 0) == 0) != f->negate;
 }
 
+/* The backing's own size from --size-for (0: none); -1: a bad entry. */
+static int64_t size_for(const char *name, char *err, size_t errlen)
+{
+	char buf[512], *save = NULL;
+
+	if (!opts.size_for)
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", opts.size_for);
+	for (char *t = strtok_r(buf, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(t, ':');
+		uint64_t v;
+
+		if (!colon || pb_parse_size(colon + 1, &v) || !v ||
+		    v > PB_MAX_SIZE) {
+			snprintf(err, errlen,
+				 "--size-for: bad entry '%s' (BACKING:SIZE, "
+				 "e.g. hugetlb_1g:1G)",
+				 t);
+			return -1;
+		}
+		*colon = 0;
+		if (!pb_backing_find(t)) {
+			snprintf(err, errlen,
+				 "--size-for: unknown backing '%s' (see "
+				 "--list)",
+				 t);
+			return -1;
+		}
+		if (name && !strcmp(t, name))
+			return (int64_t)v;
+	}
+	return 0;
+}
+
 static size_t backing_size(const struct pb_backing *bk, int i)
 {
 	size_t ps = bk->page_size(&opts);
+	char err[PB_WHY];
+	int64_t own = size_for(bk->name, err, sizeof(err));
 
+	if (own > 0)
+		return (size_t)own;
 	if (opts.sizes_given)
 		return opts.sizes[i];
 	return ps > 16 * MiB ? ps : 16 * MiB;
@@ -285,7 +368,11 @@ static int register_case(struct pb_case *k, const char *prefix,
 
 	snprintf(base, sizeof(base), "%s%s/%s", prefix, k->pr->name,
 		 k->bk->name);
-	for (int si = 0; si < opts.nsizes; si++)
+	/* a backing with its own size (--size-for) has that one size */
+	int nsizes =
+		size_for(k->bk->name, full, sizeof(full)) > 0 ? 1 : opts.nsizes;
+
+	for (int si = 0; si < nsizes; si++)
 		for (int pi = 0; pi < opts.nppcs; pi++)
 			for (int vi = 0; vi < opts.nvmas; vi++)
 				for (int wi = 0; wi < opts.nwrites; wi++) {
@@ -382,6 +469,16 @@ static void add_context(int argc, char **argv)
 					i ? " " : "", argv[i]);
 	gbc_context("command_line", line);
 	gbc_context("label", opts.label ? opts.label : "");
+	gbc_context("clock_counts", strcmp(opts.unit, "instructions")
+					    ? "ns"
+					    : "instructions (QEMU -icount "
+					      "shift=0: 1 guest ns = 1 "
+					      "instruction)");
+	gbc_context("warmup_passes", opts.warmup ? "1" : "0");
+	snprintf(buf, sizeof(buf), "%" PRIu64, opts.seed);
+	gbc_context("layout_seed", buf);
+	gbc_context("cpus", opts.cpus ? opts.cpus : "");
+	gbc_context("size_for", opts.size_for ? opts.size_for : "");
 	if (pb_read_choice("/sys/kernel/mm/transparent_hugepage/enabled", buf,
 			   sizeof(buf)) == 0)
 		gbc_context("thp_enabled", buf);
@@ -554,6 +651,34 @@ static void list_cases(void)
 		       "io_uring's pinned-memory limit need root.\n");
 }
 
+/* --cpu=CPU[,CHILD]: the measuring thread on CPU (the remote target
+ * pins itself to CHILD, lib/child.c); a CPU outside the allowed set is
+ * the user's error. */
+static int pin_cpus(char *err)
+{
+	cpu_set_t set;
+	char *end;
+	long cpu;
+
+	if (!opts.cpus)
+		return 0;
+	cpu = strtol(opts.cpus, &end, 10);
+	if (end == opts.cpus || (*end && *end != ',') || cpu < 0 ||
+	    cpu >= CPU_SETSIZE || (*end == ',' && pb_child_cpu(&opts) < 0)) {
+		snprintf(err, PB_WHY, "--cpu: bad value '%s' (CPU[,CHILD])",
+			 opts.cpus);
+		return -1;
+	}
+	CPU_ZERO(&set);
+	CPU_SET((int)cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set)) {
+		snprintf(err, PB_WHY, "--cpu: CPU %ld: %s", cpu,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char **gb_argv = calloc((size_t)argc + 1, sizeof(char *));
@@ -582,12 +707,17 @@ int main(int argc, char **argv)
 		free(gb_argv);
 		return 2;
 	}
+	if (size_for(NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pinbench: %s\n", err);
+		free(gb_argv);
+		return 2;
+	}
 	if (opts.list) {
 		list_cases();
 		free(gb_argv);
 		return 0;
 	}
-	if (pb_numa_run_on(opts.cpu_node, err)) {
+	if (pb_numa_run_on(opts.cpu_node, err) || pin_cpus(err)) {
 		fprintf(stderr, "pinbench: %s\n", err);
 		free(gb_argv);
 		return 2;
@@ -606,7 +736,6 @@ int main(int argc, char **argv)
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < pb_nprobes; i++)
 			for (size_t j = 0; j < pb_nbackings; j++) {
-				struct pb_case *k = &cases[ncases];
 				/* the overhead check: a bare loop on anon */
 				if (pass == 1 &&
 				    (!pb_probes[i]->raw ||
@@ -616,18 +745,29 @@ int main(int argc, char **argv)
 				    !in_list(opts.backings,
 					     pb_backings[j]->name))
 					continue;
-				*k = (struct pb_case){ .pr = pb_probes[i],
-						       .bk = pb_backings[j],
-						       .overhead = pass };
-				ncases++;
-				if (register_case(k, pass ? "overhead/" : "",
-						  &f, &nreg)) {
-					for (size_t c = 0; c < ncases; c++)
-						free(cases[c].v);
-					free(gb_argv);
-					return 2;
-				}
+				cases[ncases++] =
+					(struct pb_case){ .pr = pb_probes[i],
+							  .bk = pb_backings[j],
+							  .overhead = pass };
 			}
+	/* --seed: the cases run in a seed-chosen order (Fisher-Yates) */
+	for (uint64_t x = opts.seed, i = ncases; opts.seed && i > 1; i--) {
+		struct pb_case t;
+		size_t r;
+
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		r = (size_t)((x >> 33) % i);
+		t = cases[i - 1], cases[i - 1] = cases[r], cases[r] = t;
+	}
+	for (size_t c = 0; c < ncases; c++)
+		if (register_case(&cases[c],
+				  cases[c].overhead ? "overhead/" : "", &f,
+				  &nreg)) {
+			for (size_t d = 0; d < ncases; d++)
+				free(cases[d].v);
+			free(gb_argv);
+			return 2;
+		}
 	if (f.on)
 		regfree(&f.re);
 	if (!nreg) {

@@ -51,9 +51,16 @@ if [ ! -f "$cache/base-$sha/.unpacked" ]; then
 	: >"$cache/base-$sha/.unpacked"
 fi
 
-# 2. the config
+# 2. the config: Debian's own (pinned), modules off, the lab's fragment
 frag="$kp/lab.config"
-cfg_hash="$(printf '%s\n' "$sha" | cat - "$frag" "$pristine/kernel/configs/kvm_guest.config" | sha256sum | cut -c1-16)"
+[ -f "$DISTRO_CONFIG" ] || die "$DISTRO_CONFIG missing: scripts/deps.sh lab installs $CONFIG_PACKAGE"
+dsha="$(sha256sum "$DISTRO_CONFIG" | cut -d' ' -f1)"
+if [ "$dsha" != "$CONFIG_SHA256" ]; then
+	msg="distribution config $DISTRO_CONFIG has sha256 $dsha, pinned: $CONFIG_PACKAGE $CONFIG_VERSION ($CONFIG_SHA256)"
+	[ "$any_base" -eq 1 ] || die "$msg; rerun with --any-base to build on it anyway"
+	say "warning: $msg (--any-base)"
+fi
+cfg_hash="$(printf '%s\n%s\n' "$sha" "$dsha" | cat - "$frag" | sha256sum | cut -c1-16)"
 work="$cache/work-$cfg_hash"
 src="$work/src" build="$work/build"
 if [ ! -f "$work/.ready" ]; then
@@ -64,9 +71,8 @@ if [ ! -f "$work/.ready" ]; then
 	chmod -R u+w "$src"
 	: >"$work/touched"
 	mkdir -p "$build"
-	make -s -C "$src" O="$build" tinyconfig >/dev/null
-	"$src/scripts/kconfig/merge_config.sh" -m -O "$build" "$build/.config" \
-		"$src/kernel/configs/kvm_guest.config" "$frag" >"$work/merge.log" 2>&1
+	xz -dc "$DISTRO_CONFIG" | sed -E 's/^(CONFIG_[A-Za-z0-9_]+)=m$/# \1 is not set/' >"$build/.config"
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$build" "$build/.config" "$frag" >"$work/merge.log" 2>&1
 	make -s -C "$src" O="$build" olddefconfig >/dev/null
 	missing=0
 	while IFS= read -r line; do
@@ -94,6 +100,9 @@ for p in $SERIES; do
 	series_files+=("$kp/$p")
 done
 key="$cfg_hash-$(hash_files "$kp/$variant/variant.conf" "${series_files[@]}")"
+# what is applied, recorded now (a patch edited during the build must not
+# be what kernel.txt names)
+patch_lines="$(for p in "${series_files[@]}"; do echo "patch: ${p#"$top"/} sha256 $(sha256sum "$p" | cut -c1-64)"; done)"
 out="$cache/kernels/$variant-$key"
 if [ -f "$out/bzImage" ] && [ "$force" -eq 0 ]; then
 	say "$variant: cached kernel $out"
@@ -144,7 +153,7 @@ cp "$build/System.map" "$out.tmp/"
 	echo "reproduces: $REPRODUCES"
 	echo "base: $PACKAGE $have sha256 $sha"
 	echo "config: $cfg_hash"
-	for p in "${series_files[@]}"; do echo "patch: ${p#"$top"/} sha256 $(sha256sum "$p" | cut -c1-64)"; done
+	echo "$patch_lines"
 	echo "build_seconds: $((t1 - t0))"
 	echo "built: $(date -u +%FT%TZ)"
 } >"$out.tmp/kernel.txt"

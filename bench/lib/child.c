@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -32,6 +34,19 @@ static int read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
+int pb_child_cpu(const struct pb_opts *o)
+{
+	const char *c = o->cpus ? strchr(o->cpus, ',') : NULL;
+	char *end;
+	long cpu;
+
+	if (!c)
+		return -1;
+	cpu = strtol(c + 1, &end, 10);
+	return end == c + 1 || *end || cpu < 0 || cpu >= CPU_SETSIZE ? -1
+								     : (int)cpu;
+}
+
 static void child_main(int cmd_fd, int reply_fd, const struct pb_backing *bk,
 		       const struct pb_opts *o, size_t len, unsigned nvmas)
 {
@@ -43,6 +58,13 @@ static void child_main(int cmd_fd, int reply_fd, const struct pb_backing *bk,
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
 		_exit(1);
+	if (pb_child_cpu(o) >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(pb_child_cpu(o), &set);
+		sched_setaffinity(0, sizeof(set), &set);
+	}
 	rep.status = pb_mem_setup(&m, bk, o, len, nvmas, rep.why);
 	rep.addr = rep.status ? 0 : (uint64_t)(uintptr_t)m.addr;
 	rep.node = m.node;

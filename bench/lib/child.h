@@ -24,6 +24,8 @@ int pb_child_start(struct pb_child *ch, const struct pb_backing *bk,
 		   const struct pb_opts *o, size_t len, unsigned nvmas,
 		   char *why);
 int pb_child_stop(struct pb_child *ch, char *why);
+/* The target's CPU from --cpu=CPU,CHILD; -1: none (or a bad value). */
+int pb_child_cpu(const struct pb_opts *o);
 /* Ask the child to run its backing's refresh(); waits for the answer. */
 int pb_child_refresh(struct pb_child *ch, char *why);
 

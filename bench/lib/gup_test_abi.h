@@ -33,7 +33,7 @@ struct gup_test {
 #define PB_FOLL_WRITE 0x01
 #define PB_FOLL_LONGTERM 0x10000
 
-#define PINLAB_GUP_ABI_VERSION 2
+#define PINLAB_GUP_ABI_VERSION 3
 enum pinlab_gup_cmd {
 	PINLAB_GUP_VERSION = 0, /* fills pages_done with the ABI version */
 	PINLAB_GUP_FAST = 1,	/* get_user_pages_fast() */

@@ -32,6 +32,20 @@ static const struct pb_option general[] = {
 	  "place the memory on NUMA node N" },
 	{ "cpu-node", PB_OPT_NODE, F(cpu_node), 0, "N",
 	  "run on the CPUs of node N (default: --node)" },
+	{ "size-for", PB_OPT_STR, F(size_for), 0, "BACKING:SIZE,...",
+	  "a backing's own buffer size instead of --size, e.g. "
+	  "hugetlb_1g:1G" },
+	{ "no-warmup", PB_OPT_NOFLAG, F(warmup), 0, NULL,
+	  "no untimed warm-up pass before the timed passes" },
+	{ "unit", PB_OPT_CHOICE, F(unit), 0, "ns|instructions",
+	  "what the kernel's clock counts: ns, or instructions (QEMU "
+	  "-icount shift=0): names the counters ns_per_* or insn_per_*" },
+	{ "seed", PB_OPT_U64, F(seed), 0, "N",
+	  "perturb the layout: benchmark order and buffer addresses "
+	  "(recorded in the JSON context)" },
+	{ "cpu", PB_OPT_STR, F(cpus), 0, "CPU[,CHILD]",
+	  "pin the measuring thread to CPU (and the remote target to "
+	  "CHILD)" },
 	{ "label", PB_OPT_STR, F(label), 0, "TEXT",
 	  "label written into the JSON context (the lab: kernel variant)" },
 	{ "help", PB_OPT_FLAG, F(help), 0, NULL, "this text" },
@@ -118,6 +132,8 @@ static int set_defaults(struct pb_opts *o)
 	o->cpu_node = -1;
 	o->dir = "/var/tmp";
 	o->reserve = true;
+	o->warmup = true;
+	o->unit = "ns";
 	return 0;
 }
 

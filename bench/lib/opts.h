@@ -35,6 +35,13 @@ struct pb_opts {
 	bool sizes_given;     /* else each backing: max(16M, its page size) */
 	const char *list;     /* NULL: no --list; "text" or "json" */
 	bool help;
+	bool warmup;	      /* one untimed pass before the timed ones */
+	const char *unit;     /* "ns", or "instructions" (a guest under
+				 -icount: its clock counts instructions) */
+	uint64_t seed;	      /* 0: none; else the layout perturbation */
+	const char *size_for; /* BACKING:SIZE,...: a backing's own size */
+	const char *cpus;     /* CPU[,CHILD_CPU]: pin the measuring thread
+				 (and the remote target) to these CPUs */
 	bool reserve; /* raise the hugetlb pool when short, restore at exit */
 };
 

@@ -19,17 +19,12 @@ def cmd_compare(a):
             raise PinlabError(f"runs {ra.id} and {rb.id} share no result set")
         for sa, sb in pairs:
             print(f"=== {sa['id']}: {ra.id} -> {rb.id}")
-            show(a, env.SetRef(ra.set_path(sa), ra, sa), env.SetRef(rb.set_path(sb), rb, sb),
-                 a.metric or store_metric(sa))
+            show(a, env.SetRef(ra.set_path(sa), ra, sa), env.SetRef(rb.set_path(sb), rb, sb), a.metric)
             print()
         return 0
-    show(a, env.resolve_set(a.a, results), env.resolve_set(a.b, results), a.metric or "ns_per_page")
+    # a set of an indexed run brings every boot of its series: boots are the samples
+    show(a, env.with_boots(env.resolve_set(a.a, results)), env.with_boots(env.resolve_set(a.b, results)), a.metric)
     return 0
-
-
-def store_metric(s):
-    from .metrics import primary
-    return primary(s["kind"])
 
 
 def show(a, ref_a, ref_b, metric):
@@ -71,8 +66,12 @@ def cmd_get(a):
 def cmd_table(a):
     if os.path.isdir(a.target):
         run = store.open_run(a.target)
-        lines = (tables.variant_changes(run, a.backing, a.paths.split(",") if a.paths else None, a.metric)
-                 if a.changes else tables.variant_figures(run, a.variant))
+        if a.answer:
+            md, sent = tables.answer(run, a.mode)
+            lines = md + [""] + [f"- {x}" for x in sent]
+        else:
+            lines = (tables.variant_changes(run, a.backing, a.paths.split(",") if a.paths else None, a.metric)
+                     if a.changes else tables.variant_figures(run, a.variant))
     else:
         lines = gb.table(a.target)
     print("\n".join(lines))
@@ -144,9 +143,10 @@ def parser():
     c = sub.add_parser("compare", help="two result sets (or two runs), benchmark by benchmark")
     c.add_argument("a")
     c.add_argument("b")
-    c.add_argument("--metric")
+    c.add_argument("--metric", help="default: the sets' primary one (ns_per_page, or insn_per_page when they "
+                                    "are deterministic)")
     c.add_argument("--alpha", type=float, default=0.05)
-    c.add_argument("--floor", type=float, default=2.0, help="noise floor in %% (default 2)")
+    c.add_argument("--floor", type=float, help="noise floor in %% (default 0.5 between boot series, else 2)")
     c.add_argument("--format", choices=["table", "text", "json"], default="table")
     c.add_argument("--json", help="also write the comparison as JSON here")
     c.add_argument("--only-changed", action="store_true")
@@ -156,9 +156,9 @@ def parser():
     r.add_argument("run")
     r.add_argument("--baseline", default="baseline", help="the variant the others are compared with; none: none")
     r.add_argument("--mode", choices=["deterministic", "wallclock"])
-    r.add_argument("--metric", default="ns_per_page")
+    r.add_argument("--metric", help="default: ns_per_page (wall-clock), insn_per_page (deterministic)")
     r.add_argument("--alpha", type=float, default=0.05)
-    r.add_argument("--floor", type=float, default=2.0)
+    r.add_argument("--floor", type=float, help="noise floor in %% (default 0.5 between boot series, else 2)")
     r.add_argument("--no-plots", action="store_true")
     r.set_defaults(fn=cmd_report)
     d = sub.add_parser("dashboard", help="results/dashboard/index.html from every indexed run")
@@ -181,9 +181,12 @@ def parser():
     t.add_argument("target", help="a JSON file, or a run directory")
     t.add_argument("--variant", default="baseline")
     t.add_argument("--changes", action="store_true", help="each variant's change from baseline")
+    t.add_argument("--answer", action="store_true",
+                   help="the answer table: each variant against baseline over its boots, with sentences")
+    t.add_argument("--mode", choices=["deterministic", "wallclock"], default="deterministic")
     t.add_argument("--backing", default="anon")
     t.add_argument("--paths", help="comma list of probes (with --changes)")
-    t.add_argument("--metric", default="ns_per_page")
+    t.add_argument("--metric", default="ns_per_page", help="ns_per_page reads insn_per_page of deterministic sets")
     t.set_defaults(fn=cmd_table)
     p = sub.add_parser("repeatability", help="do a run's boots of one kernel repeat bit for bit?")
     p.add_argument("run")

@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 
-from . import PinlabError, gb, store
+from . import PinlabError, calibration, gb, store
 from . import fio as fio_mod
 from . import perf as perf_mod
 
@@ -146,6 +146,7 @@ def collect(run_dir, boot, out_dir, console, qemu_cmdline, qemu, job):
     why = postprocess(bdir, boot["variant"], job["title"])
     why = verdict(bdir, qemu, job["commands"], job["sets"], job["warnings"], job["cross"],
                   job.get("outputs", ())) + why
+    why += calibration.write(bdir, boot["mode"])
     compress(bdir)
     files = {}
     for root, _, names in os.walk(bdir):

@@ -1,7 +1,21 @@
-"""Compare two result sets benchmark by benchmark: medians, change, a 95 %
-bootstrap CI of the change, the Mann-Whitney U p-value; '*' only when
-p < alpha, the CI excludes 0 and |change| is above the floor.  Whether lower
-or higher is better comes from the metrics table, never guessed."""
+"""Compare two result sets benchmark by benchmark.  Whether lower or higher
+is better comes from the metrics table, never guessed.
+
+Two series of boots (the lab's --boots N: each boot a fresh image layout,
+perturbed by its seed) compare boot by boot: a boot's figure is its median
+over the repetitions, the boots are the samples, and each benchmark's
+change is set against its A/A spread, the range of the same kernel's boots
+((max - min) / median, each side): '*' when the two sides' boot ranges do
+not overlap and |change| exceeds the larger spread, the floor and any
+committed A/A floor of its path x backing; with enough boots (Mann-Whitney
+can reach p < alpha) the BH-adjusted q of the boot samples must be below
+alpha too.
+
+One boot a side: repetitions that are constant on both sides (deterministic)
+are compared exactly, with no test (they are not independent samples);
+otherwise medians, a 95 % bootstrap CI of the change, the Mann-Whitney U
+p-value and its Benjamini-Hochberg q over all benchmarks: '*' only when
+q < alpha, the CI excludes 0 and |change| is above the floor."""
 import math
 import os
 import random
@@ -66,6 +80,55 @@ def compare_sets(reps_a, reps_b, metric, alpha=0.05, floor=2.0):
     return rows
 
 
+def spread(v):
+    """The A/A spread of one side's boots: (max - min) / median, in %."""
+    m = statistics.median(v)
+    return (max(v) - min(v)) / m * 100 if m else math.nan
+
+
+def compare_boots(boots_a, boots_b, metric, alpha=0.05, floor=0.5, aa_floor=None):
+    """One row per benchmark run in every boot of both sides: boots as samples."""
+    lower_better = metrics.get(metric).lower_is_better
+    aa_floor = aa_floor or {}
+
+    def per_boot(boots):
+        out = {}
+        for reps in boots:
+            for name, bs in reps.items():
+                vals = [x[metric] for x in bs if metric in x]
+                if vals:
+                    out.setdefault(name, []).append(statistics.median(vals))
+        return {k: v for k, v in out.items() if len(v) == len(boots)}
+
+    pa, pb = per_boot(boots_a), per_boot(boots_b)
+    rows = []
+    for name in sorted(set(pa) & set(pb)):
+        a, b = pa[name], pb[name]
+        ma, mb = statistics.median(a), statistics.median(b)
+        change = (mb - ma) / ma * 100 if ma else math.nan
+        min_p = min(1.0, 2 / math.comb(len(a) + len(b), len(a)))
+        p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue) if min_p < alpha else None
+        parts = name.split("/")
+        group = "/".join(parts[:2])
+        aa = max(spread(a), spread(b))
+        rows.append(dict(name=name, n_a=len(a), n_b=len(b), median_a=ma, median_b=mb, min_a=min(a), max_a=max(a),
+                         min_b=min(b), max_b=max(b), change_pct=change, ci_lo=None, ci_hi=None, p=p, exact=False,
+                         boots=True, aa_pct=aa, noise_pct=max(floor, aa, aa_floor.get(group, 0.0)),
+                         disjoint=max(a) < min(b) or max(b) < min(a), min_p=min_p, testable=True))
+    for r, q in zip([r for r in rows if r["p"] is not None], bh([r["p"] for r in rows if r["p"] is not None])):
+        r["q"] = q
+    for r in rows:
+        r.setdefault("q", None)
+        r["significant"] = bool(r["disjoint"] and abs(r["change_pct"]) > r["noise_pct"]
+                                and (r["q"] is None or r["q"] < alpha))
+        r["verdict"] = ("better" if (r["change_pct"] < 0) == lower_better else "worse") if r["significant"] else ""
+    return rows
+
+
+def set_mode(ctx):
+    return "deterministic" if ctx.get("clock_counts", "").startswith("instructions") else "wallclock"
+
+
 def bh(ps):
     """Benjamini-Hochberg adjusted p-values (q), in the order given: the
     false-discovery rate over every benchmark a comparison tests."""
@@ -107,21 +170,42 @@ def num(v, w):
     return f"{s:>{w}}" if len(s) <= w else f"{v:>{w}.3g}"
 
 
-def result(ref_a, ref_b, metric="ns_per_page", alpha=0.05, floor=2.0, name_filter=None):
-    """Everything a comparison of two SetRefs shows, as one dict (raises PinlabError)."""
+def result(ref_a, ref_b, metric=None, alpha=0.05, floor=None, name_filter=None, aa_floor=None):
+    """Everything a comparison of two SetRefs shows, as one dict (raises
+    PinlabError).  metric None: the primary one of the sets' mode; floor
+    None: 0.5 % for boot series, 2 % otherwise.  Refs with .boots compare
+    boot by boot."""
+    boots_a = [b for b in (ref_a.boots or [ref_a])]
+    boots_b = [b for b in (ref_b.boots or [ref_b])]
+    la = [store.load_gbench(r.path, env.mode_of(r)) for r in boots_a]
+    lb = [store.load_gbench(r.path, env.mode_of(r)) for r in boots_b]
+    ctx_a, ctx_b = la[0][0], lb[0][0]
+    mode_a, mode_b = set_mode(ctx_a), set_mode(ctx_b)
+    if mode_a != mode_b:
+        raise PinlabError(f"A counts {'instructions' if mode_a == 'deterministic' else 'ns'} ({mode_a}), B counts "
+                          f"{'instructions' if mode_b == 'deterministic' else 'ns'} ({mode_b}): no comparison "
+                          "across units")
+    fio = any("iops" in x for v in la[0][1].values() for x in v)
+    metric = metrics.for_mode(metric or ("iops" if fio else "ns_per_page"), mode_a)
     m = metrics.get(metric)
-    ctx_a, ra, ea_ = store.load_gbench(ref_a.path)
-    ctx_b, rb, eb_ = store.load_gbench(ref_b.path)
-    if name_filter:
-        ra = {k: v for k, v in ra.items() if re.search(name_filter, k)}
-        rb = {k: v for k, v in rb.items() if re.search(name_filter, k)}
+    by_boot = len(boots_a) > 1 and len(boots_b) > 1
+    floor = floor if floor is not None else (0.5 if by_boot else 2.0)
+
+    def filt(reps):
+        return {k: v for k, v in reps.items() if re.search(name_filter, k)} if name_filter else reps
+    ra, rb = filt(la[0][1]), filt(lb[0][1])
+    ea_ = [e for x in la for e in x[2]]
+    eb_ = [e for x in lb for e in x[2]]
     if not set(ra) & set(rb):
         raise PinlabError("the two sets have no benchmark in common")
-    rows = compare_sets(ra, rb, metric, alpha, floor)
+    if by_boot:
+        rows = compare_boots([filt(x[1]) for x in la], [filt(x[1]) for x in lb], metric, alpha, floor, aa_floor)
+    else:
+        rows = compare_sets(ra, rb, metric, alpha, floor)
     if not rows:
         have = sorted({k for v in ra.values() for x in v for k in x if k in metrics.METRICS})
         raise PinlabError(f"no benchmark has {metric} on both sides (metrics there: {', '.join(have)})")
-    if min(min(r["n_a"], r["n_b"]) for r in rows) < 2:
+    if not by_boot and min(min(r["n_a"], r["n_b"]) for r in rows) < 2:
         raise PinlabError("a single repetition per benchmark on one side: no statistics "
                            "possible (run with --benchmark_repetitions=9)")
     ea, eb = env.env_of(ref_a), env.env_of(ref_b)
@@ -130,6 +214,14 @@ def result(ref_a, ref_b, metric="ns_per_page", alpha=0.05, floor=2.0, name_filte
     if one_sided:
         warn.append(f"WARNING: {len(one_sided)} benchmarks ran on one side only (listed at the end)")
     few = sorted({min(r["n_a"], r["n_b"]) for r in rows if min(r["n_a"], r["n_b"]) < 9})
+    if by_boot:
+        few = []
+        if all(r["p"] is None for r in rows):
+            warn.append(f"{len(boots_a)} vs {len(boots_b)} boots: too few for a test (the smallest Mann-Whitney p "
+                        f"is {rows[0]['min_p']:.2f}): flagged by disjoint boot ranges beyond the A/A spread only")
+    elif mode_a == "deterministic":
+        warn.append("WARNING: one boot a side: deterministic figures are exact per image, not per kernel (two "
+                    "images of one kernel differ by a few %): run --boots 3 for an A/A spread")
     if few:
         warn.append(f"WARNING: some benchmarks have fewer than 9 repetitions ({few}): weak statistics")
     untestable = [r for r in rows if not r["testable"]]
@@ -137,9 +229,9 @@ def result(ref_a, ref_b, metric="ns_per_page", alpha=0.05, floor=2.0, name_filte
         r = untestable[0]
         warn.append(f"WARNING: {len(untestable)} of {len(rows)} benchmarks cannot reach p < {alpha}: with "
                     f"{r['n_a']} vs {r['n_b']} repetitions the smallest Mann-Whitney p is {r['min_p']:.3f}")
-    modes = {ea.get("mode"), eb.get("mode")}
-    unit = metrics.unit_label(metric, "deterministic") if modes == {"deterministic"} else m.what
-    return dict(a=ref_a.path, b=ref_b.path, label_a=ctx_a.get("label") or ref_a.label, unit=unit,
+    unit = metrics.unit_label(metric, mode_a)
+    return dict(a=ref_a.path, b=ref_b.path, mode=mode_a, by_boot=by_boot, boots_a=len(boots_a),
+                boots_b=len(boots_b), label_a=ctx_a.get("label") or ref_a.label, unit=unit,
                 label_b=ctx_b.get("label") or ref_b.label, metric=metric,
                 lower_is_better=m.lower_is_better, alpha=alpha, floor=floor, warnings=warn,
                 env_diff=diff, env_a={k: v for k, v in ea.items() if k != "config"},
@@ -171,6 +263,8 @@ def one_side_only(ra, rb, ea, eb, metric):
 
 
 def ci_text(r, w):
+    if r.get("boots"):
+        return f"{'A/A ' + format(r['aa_pct'], '.2f') + '%':>{w}}"
     return f"{'exact':>{w}}" if r["exact"] else f"{'[' + format(r['ci_lo'], '+.1f') + ',' + format(r['ci_hi'], '+.1f') + ']':>{w}}"
 
 
@@ -187,6 +281,14 @@ def header(res, width):
     out += [f"A: {shown_path(res['a'])}", f"B: {shown_path(res['b'])}"]
     out.append("environment: " + ("same" if not res["env_diff"] else "differs:"))
     out += ["  " + x for x in res["env_diff"]]
+    if res.get("by_boot"):
+        out.append(f"{res['boots_a']} vs {res['boots_b']} boots, each a perturbed image layout; a boot's figure is "
+                   f"its median over the repetitions. '*' = the two sides' boot ranges are disjoint and |change| "
+                   f"exceeds the benchmark's A/A spread (the larger side's (max - min) / median over its boots, "
+                   f"shown), the {res['floor']}% floor and any committed A/A floor"
+                   + (f"; and q < {res['alpha']} (Mann-Whitney U on boots, Benjamini-Hochberg over the "
+                      f"{len(res['rows'])} benchmarks)" if any(r["p"] is not None for r in res["rows"]) else ""))
+        return [x if len(x) <= width else x[:width - 3] + "..." for x in out]
     out.append(f"'*' = q < {res['alpha']} (Mann-Whitney U, Benjamini-Hochberg over the {len(res['rows'])} "
                f"benchmarks), 95% bootstrap CI of the change excludes 0, |change| > {res['floor']}%; "
                f"'exact' rows have constant repetitions on both sides (deterministic): no test, '*' when "
@@ -209,7 +311,8 @@ def footer(res):
 
 def format_table(res, only_changed=False):
     lines = ["# " + x for x in header(res, 200)]
-    lines.append(f"{'benchmark':<44} {'A':>10} {'B':>10} {'change':>8} {'95% CI':>17} {'q':>7}")
+    lines.append(f"{'benchmark':<44} {'A':>10} {'B':>10} {'change':>8} "
+                 f"{'A/A spread' if res.get('by_boot') else '95% CI':>17} {'q':>7}")
     for r in res["rows"]:
         if only_changed and not r["significant"]:
             continue
@@ -237,7 +340,7 @@ def format_text(res, only_changed=False, width=80):
     lines = []
     for x in header(res, 10 ** 6) + [""]:
         lines += wrap(x, width) if x else [""]
-    cols = f"{'A':>8} {'B':>8} {'change':>7} {'95% CI':>15} {'q':>6}"
+    cols = f"{'A':>8} {'B':>8} {'change':>7} {'A/A spread' if res.get('by_boot') else '95% CI':>15} {'q':>6}"
     nw = width - len(cols) - 3
     lines.append(f"{'benchmark':<{nw}} {cols}")
     for r in res["rows"]:

@@ -37,11 +37,11 @@ def run_entry(run, out_dir, bench, runs):
     for s in sorted(run.sets(placement="default", boot=1), key=lambda s: (s["series"], s["mode"])):
         ref = env.SetRef(run.set_path(s), run, s)
         try:
-            _, reps, _ = store.load_gbench(ref.path)
+            _, reps, _ = store.load_gbench(ref.path, env.mode_of(ref))
         except PinlabError as e:
             print(f"dashboard: skipping {ref.path}: {e}", file=sys.stderr)
             continue
-        metric = metrics.primary(s["kind"])
+        metric = metrics.primary(s["kind"], s["mode"])
         si = len(entry["sets"])
         entry["sets"].append(dict(variant=s["series"], mode=s["mode"], metric=metric,
                                   file=os.path.relpath(ref.path, out_dir)))

@@ -10,12 +10,33 @@ class SetRef:
     """A result set the user named: its JSON and, when it sits in an indexed
     run, the run and the set's record."""
 
-    def __init__(self, path, run=None, rec=None):
-        self.path, self.run, self.rec = path, run, rec
+    def __init__(self, path, run=None, rec=None, boots=None):
+        # boots: [SetRef] of the same variant, mode and placement over the
+        # run's boots (the unit of replication), when there is more than one
+        self.path, self.run, self.rec, self.boots = path, run, rec, boots
 
     @property
     def label(self):
         return self.rec["series"] if self.rec else os.path.basename(self.path).split(".json")[0]
+
+
+def with_boots(ref):
+    """ref with every boot of its series in its run (same variant, mode,
+    placement and kind), boot order; a bare file stays one boot."""
+    if not ref.run or not ref.rec:
+        return ref
+    r = ref.rec
+    same = sorted(ref.run.sets(variant=r["variant"], mode=r["mode"], placement=r["placement"], kind=r["kind"],
+                               series=r.get("series"), base=r.get("base")),
+                  key=lambda s: s["boot"])
+    if len(same) > 1:
+        ref.boots = [SetRef(ref.run.set_path(s), ref.run, s) for s in same]
+    return ref
+
+
+def mode_of(ref):
+    """The set's mode from its run's index (None for a bare file)."""
+    return ref.rec.get("mode") if ref.rec else None
 
 
 def resolve_set(arg, results=None):

@@ -21,10 +21,11 @@ def outcomes(path):
             key = ("skipped" if msg.startswith("SKIP: ") else "expected" if msg.startswith("EXPECTED: ")
                    else "refused" if msg.startswith("REFUSED: ") else "failed")
             out[key][name] = msg
-        elif (b.get("ns_per_page", 0) > 0 and b.get("pages", 0) > 0) or b.get("iops", 0) > 0:
+        elif ((b.get("ns_per_page", 0) > 0 or b.get("insn_per_page", 0) > 0) and b.get("pages", 0) > 0) \
+                or b.get("iops", 0) > 0:
             out["ran"][name] = b
         else:
-            out["failed"][name] = "ran but reported no ns_per_page/pages"
+            out["failed"][name] = "ran but reported no ns_per_page/insn_per_page and pages"
     return out
 
 
@@ -58,12 +59,18 @@ def get(path, pattern, counter, stat="median"):
 
 
 def table(path):
-    """ns/page (get, put) medians per benchmark, a Markdown table."""
-    _, reps, _ = store.load_gbench(path)
-    out = ["| benchmark | reps | ns/page get (median) | ns/page put (median) |", "|---|---|---|---|"]
+    """Per-page medians (pin, release) per benchmark, a Markdown table, in
+    the set's own unit (ns, or instructions for a deterministic set)."""
+    ctx, reps, _ = store.load_gbench(path)
+    mode = "deterministic" if ctx.get("clock_counts", "").startswith("instructions") else "wallclock"
+    get_m, put_m = metrics.primary("pinbench", mode), metrics.for_mode("ns_per_page_put", mode)
+    u = metrics.get(get_m).unit
+    out = [f"| benchmark | reps | {u}/page pin (median) | {u}/page release (median) |", "|---|---|---|---|"]
     for name, bs in sorted(reps.items()):
-        get_ = statistics.median(b[metrics.primary("pinbench")] for b in bs)
-        put = [b["ns_per_page_put"] for b in bs if "ns_per_page_put" in b]
+        vals = [b[get_m] for b in bs if get_m in b]
+        if not vals:
+            continue
+        put = [b[put_m] for b in bs if put_m in b]
         put_s = f"{statistics.median(put):.1f}" if put else "-"
-        out.append(f"| {name.replace('/manual_time', '')} | {len(bs)} | {get_:.1f} | {put_s} |")
+        out.append(f"| {name.replace('/manual_time', '')} | {len(bs)} | {statistics.median(vals):.1f} | {put_s} |")
     return out

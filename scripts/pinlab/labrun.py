@@ -46,7 +46,11 @@ def parse(argv):
     g.add_argument("--deterministic", action="store_const", const="deterministic", dest="modes")
     g.add_argument("--modes", help="wallclock,deterministic (default wallclock)")
     ap.set_defaults(modes="wallclock")
-    ap.add_argument("--boots", type=int, default=1, help="deterministic boots per variant (1-9)")
+    ap.add_argument("--boots", type=int, default=1,
+                    help="boots per variant and mode (1-9): the unit of replication; each boot's layout is "
+                         "perturbed by its seed (the boot number), wall-clock boots interleave A B A B")
+    ap.add_argument("--no-perturb", action="store_true",
+                    help="every boot the same layout (seed 0): boots of one image must then repeat exactly")
     ap.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per boot")
     ap.add_argument("--id")
@@ -94,16 +98,22 @@ def make_plan(a):
             and not a.allow_dirty:
         raise PinlabError(f"run: the tree has uncommitted changes ({rev}): committed results come from a clean "
                           "tree (commit first, or --allow-dirty, which the manifest records)")
-    boots = [(v, m, b) for v in vlist for m in modes for b in range(1, (a.boots if m == "deterministic" else 1) + 1)]
+    # wall-clock boots interleave (A B A B ...), deterministic ones may run in parallel
+    boots = [(v, m, b) for m in modes for b in range(1, a.boots + 1) for v in vlist]
     return dict(id=rid, out=out, variants=vlist, confs=confs, matrix=matrix, vm=vm, modes=modes, boots=boots,
                 accel=a.accel, timeout=a.timeout, args=a, parallel=parallel)
+
+
+def seed_of(p, boot):
+    """The boot's layout perturbation: its number, or 0 with --no-perturb."""
+    return 0 if p["args"].no_perturb else boot
 
 
 def job_for(p, variant, mode, boot, jobdir):
     """Write one boot's job into jobdir; returns what collect needs to judge it."""
     os.makedirs(jobdir)
     cross = variant != "baseline"
-    cmds, sets = plan.guest_commands(p["matrix"], p["vm"], variant, cross)
+    cmds, sets = plan.guest_commands(p["matrix"], p["vm"], variant, cross, mode, seed_of(p, boot))
     with open(os.path.join(jobdir, "commands.tsv"), "w") as f:
         f.write(plan.commands_file(cmds))
     with open(os.path.join(jobdir, "roles"), "w") as f:
@@ -191,6 +201,29 @@ def initramfs(p, tmp):
             with open(x, "rb") as g:
                 shutil.copyfileobj(g, f)
     return path, " + ".join(os.path.basename(x) for x in parts)
+
+
+def padded_initrd(initrd, seed, tmp):
+    """initrd plus an uncompressed cpio of one file, /pinlab-pad, of a
+    seed-chosen size (0-1020 KiB in 4 KiB steps): where the initramfs and
+    its unpacked pages sit in memory moves with it, as it would with a
+    patched kernel's size.  Seed 0: initrd unchanged."""
+    if not seed:
+        return initrd
+    size = (seed * 2654435761 % 256) * 4096
+
+    def entry(name, mode, data):
+        name = name.encode() + b"\0"
+        hdr = b"070701" + b"".join(b"%08X" % x for x in (1, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(name), 0))
+        out = hdr + name
+        out += b"\0" * (-len(out) % 4) + data
+        return out + b"\0" * (-len(out) % 4)
+    path = os.path.join(tmp, f"initrd.seed{seed}")
+    with open(path, "wb") as f, open(initrd, "rb") as g:
+        shutil.copyfileobj(g, f)
+        f.write(b"\0" * (-f.tell() % 4))
+        f.write(entry("pinlab-pad", 0o100644, b"\x5a" * size) + entry("TRAILER!!!", 0, b""))
+    return path
 
 
 def pdeathsig(sig=signal.SIGKILL):
@@ -347,11 +380,15 @@ def manifest_lines(p, accel, initrd_names):
     det = vm["deterministic"]
     lines = [("run", p["id"]),
              ("command", f"scripts/lab run --variants {a.variants} --matrix {a.matrix} --modes {','.join(p['modes'])} "
-                         f"--boots {a.boots} --accel {a.accel} --parallel {p['parallel']} --id {p['id']}"),
+                         f"--boots {a.boots}{' --no-perturb' if a.no_perturb else ''} --accel {a.accel} "
+                         f"--parallel {p['parallel']} --id {p['id']}"),
              ("modes", ",".join(p["modes"]))]
     if "deterministic" in p["modes"]:
         lines.append(("deterministic", f"QEMU TCG -icount {det['icount']}, {det['smp']} vCPU, -cpu {det['cpu']}, "
                                        f"RTC {det['rtc']}: kernel times are instruction counts (1 ns = 1 instruction)"))
+    lines.append(("layouts", "every boot seed 0 (--no-perturb): boots of one image repeat" if a.no_perturb else
+                  "boot N has seed N: an initramfs pad of (N * 2654435761 % 256) * 4 KiB and pinbench --seed=N "
+                  "(benchmark order, buffer addresses)"))
     if "wallclock" in p["modes"]:
         lines.append(("wallclock accel", f"{accel} ({vm['wallclock']['smp']} vCPUs)"
                       + (", chosen by --accel auto" if a.accel == "auto" else "")))
@@ -363,7 +400,7 @@ def manifest_lines(p, accel, initrd_names):
 
 
 def run(p):
-    out, vm = p["out"], p["vm"]
+    out = p["out"]
     os.makedirs(out)
     tmp = tempfile.mkdtemp(prefix=f"pinlab-vm.{p['id']}.", dir=os.environ.get("TMPDIR", "/tmp"))
     guardian = guard_tmp(tmp)
@@ -415,6 +452,8 @@ def boot_all(p, index, kernels, failed, initrd, tmp, out, accel):
     their figures) run --parallel at a time; wall-clock boots never overlap
     anything."""
     todo = [(v, m, b) for v, m, b in p["boots"] if v in kernels and v not in failed]
+    say("layouts: boot N has seed N (initramfs pad, pinbench --seed)" if not p["args"].no_perturb
+        else "layouts: every boot seed 0 (--no-perturb)")
     det = [x for x in todo if x[1] == "deterministic"]
     wall = [x for x in todo if x[1] != "deterministic"]
     lock = threading.Lock()
@@ -445,13 +484,15 @@ def boot_one(p, index, lock, kernel, initrd, tmp, out, v, mode, b, accel):
     say(f"[{v}] {mode} boot {b}/{nb} ({'tcg, icount' if mode == 'deterministic' else accel})")
     jobdir = os.path.join(tmp, f"job-{bid}")
     job = job_for(p, v, mode, b, jobdir)
-    boot = Boot(p["vm"], kernel, initrd, jobdir, tmp, mode, accel, p["timeout"])
+    os.makedirs(tmp, exist_ok=True)
+    seed = seed_of(p, b)
+    boot = Boot(p["vm"], kernel, padded_initrd(initrd, seed, tmp), jobdir, tmp, mode, accel, p["timeout"])
     res, guest_out = boot.run(progress=p["parallel"] == 1 or mode != "deterministic")
     if STOPPING.is_set():
         return False
     cmdline = " ".join(shlex.quote(x) for x in boot.args)
     rec = dict(id=bid, base=os.path.basename(variants.PATCHES), variant=v, mode=mode, boot=b,
-               seconds=res["seconds"])
+               seconds=res["seconds"], seed=seed)
     rec, sets = collect.collect(out, rec, guest_out, boot.console, cmdline, res, job)
     shutil.rmtree(tmp, ignore_errors=True)
     with lock:
@@ -475,7 +516,7 @@ def gb_summary(out, s):
 
 def finish(p, index, out, failed, t_start):
     run = store.open_run(out)
-    if any(s["boot"] > 1 for s in index["sets"]):
+    if any(s["boot"] > 1 for s in index["sets"]) and p["args"].no_perturb:
         ok, lines = repeat.check(run)
         with open(os.path.join(out, "repeatability.txt"), "w") as f:
             f.write("\n".join(lines) + "\n")

@@ -31,8 +31,8 @@ def matrices():
     return sorted(f[:-5] for f in os.listdir(os.path.join(LAB, "matrices")) if f.endswith(".toml"))
 
 
-PINBENCH_KEYS = {"set", "probes", "backings", "quick_backings", "size", "ppc", "vmas", "write", "node",
-                 "cpu_node", "repetitions", "iterations", "min_time"}
+PINBENCH_KEYS = {"set", "probes", "backings", "quick_backings", "size", "size_for", "ppc", "vmas", "write", "node",
+                 "cpu_node", "cpu", "repetitions", "iterations", "min_time"}
 FIO_KEYS = {"families", "buffers", "bs", "rw", "runtime", "reps", "size", "quick_bs", "quick_rw", "quick_runtime",
             "quick_reps"}
 PERF_KEYS = {"probes", "backings", "size", "ppc", "vmas", "min_time"}
@@ -87,7 +87,8 @@ def check_names(matrix, cat):
     backings = {b["name"] for b in cat["backings"]}
     for p in matrix.get("pinbench", []) + ([matrix["perf_record"]] if "perf_record" in matrix else []):
         for kind, names, known in (("probe", p["probes"], probes),
-                                   ("backing", p["backings"] + p.get("quick_backings", []), backings)):
+                                   ("backing", p["backings"] + p.get("quick_backings", []) + list(p.get("size_for", {})),
+                                    backings)):
             bad = [n for n in names if n not in known]
             if bad:
                 raise PinlabError(f"matrix {matrix['name']}: unknown {kind} '{bad[0]}' "
@@ -105,7 +106,9 @@ def pinbench_args(p, quick=False):
     for key, opt in (("size", "size"), ("ppc", "ppc"), ("vmas", "vmas"), ("write", "write")):
         if key in p:
             args.append(f"--{opt}={csv(p[key])}")
-    for key, opt in (("node", "--node"), ("cpu_node", "--cpu-node"), ("iterations", "--iterations"),
+    if "size_for" in p:
+        args.append("--size-for=" + ",".join(f"{b}:{v}" for b, v in p["size_for"].items()))
+    for key, opt in (("node", "--node"), ("cpu_node", "--cpu-node"), ("cpu", "--cpu"), ("iterations", "--iterations"),
                      ("repetitions", "--benchmark_repetitions"), ("min_time", "--benchmark_min_time")):
         if key in p:
             args.append(f"{opt}={p[key]}")
@@ -126,9 +129,12 @@ def fio_args(f, quick=False):
     return args
 
 
-def guest_commands(matrix, vm, variant, cross):
+def guest_commands(matrix, vm, variant, cross, mode="wallclock", seed=0):
     """(commands, sets): the guest job's command lines, and the result sets
-    they produce as {file: (kind, placement)}."""
+    they produce as {file: (kind, placement)}.  A deterministic boot's
+    pinbench names its figures in instructions (--unit); seed > 0 perturbs
+    its layout (benchmark order, buffer addresses)."""
+    lab = (["--unit=instructions"] if mode == "deterministic" else []) + ([f"--seed={seed}"] if seed else [])
     out = GUEST_OUT
     mounts = {d["role"]: d.get("mount") for d in vm["nvdimm"]}
     devdax = next(d["link"] for d in vm["nvdimm"] if d["mode"] == "devdax")
@@ -143,7 +149,7 @@ def guest_commands(matrix, vm, variant, cross):
     for p in matrix.get("pinbench", []):
         name = "pinbench" if p["set"] == "default" else f"pinbench-{p['set']}"
         places = [] if "node" in p else [f"--fsdax-dir={mounts['fsdax-ext4']}", f"--devdax={devdax}"]
-        cmds.append((name, f"{name}.txt", ["pinbench", *pinbench_args(p), f"--label={variant}", *places,
+        cmds.append((name, f"{name}.txt", ["pinbench", *pinbench_args(p), *lab, f"--label={variant}", *places,
                                            f"--dir={mounts['disk']}", f"--benchmark_out={out}/{name}.json",
                                            "--benchmark_out_format=json"]))
         sets[f"{name}.json"] = ("pinbench", p["set"])
@@ -156,7 +162,8 @@ def guest_commands(matrix, vm, variant, cross):
         p = matrix["perf_record"]
         cmds += [("perf-record", "perf-pinbench.txt",
                   ["perf", "record", "-q", "-g", "-e", "cpu-clock", "-F", "999", "-o", "/tmp/perf.data", "--",
-                   "pinbench", *pinbench_args(p), f"--label={variant}", *here[:4], f"--dir={mounts['disk']}"]),
+                   "pinbench", *pinbench_args(p), *lab, f"--label={variant}", *here[:4],
+                   f"--dir={mounts['disk']}"]),
                  ("perf-script", "perf.script", ["perf", "script", "-i", "/tmp/perf.data"]),
                  ("perf-report", "perf-report.txt",
                   ["sh", "-c", ". /usr/share/pinlab/workloads/lib.sh && pinlab_perf_report /tmp/perf.data /dev/stdout"])]

@@ -4,7 +4,7 @@ min..max of the repetitions (SVG, text kept as text)."""
 import os
 import statistics
 
-from . import store
+from . import env, store
 from .names import parse_name
 
 
@@ -18,7 +18,7 @@ def sweeps(run_dir, sets, metric, unit, mode):
 
     data = {}  # (path, sweep) -> backing -> variant -> [(x, med, lo, hi)]
     for variant, ref in sets.items():
-        _, reps, _ = store.load_gbench(ref.path)
+        _, reps, _ = store.load_gbench(ref.path, env.mode_of(ref))
         for name, vals in ((n, [x[metric] for x in v if metric in x]) for n, v in reps.items()):
             if not vals:
                 continue

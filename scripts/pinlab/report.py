@@ -4,6 +4,7 @@ numbers mean are generated from the statistics, and only where they are
 significant; a one-variant run gets its figures, its semantics and its
 skips grouped by reason."""
 import glob
+import json
 import os
 import re
 import statistics
@@ -37,6 +38,23 @@ def sentences(variant, res, unit):
         return [f"**{variant}**: not testable: {r['n_a']} vs {r['n_b']} repetitions cannot reach p < {res['alpha']} "
                 f"(the smallest Mann-Whitney p is {r['min_p']:.3f}); run more repetitions."]
     ea, eb = res.get("env_a", {}), res.get("env_b", {})
+    if res.get("by_boot"):
+        aa = statistics.median(r["aa_pct"] for r in rows)
+        head = (f"**{variant}**: over {res['boots_a']} vs {res['boots_b']} boots (perturbed layouts), each benchmark "
+                f"against its own A/A spread (median spread {aa:.2f} %, floor {res['floor']} %): ")
+        if not sig:
+            return [head + f"no benchmark of {len(rows)} differs from {res['label_a']} beyond it."]
+        out = [head + f"{len(sig)} of {len(rows)} benchmarks differ from {res['label_a']} ({worse} worse, "
+                      f"{better} better), their boot ranges disjoint."]
+        by_path = {}
+        for r in sig:
+            by_path.setdefault(parse_name(r["name"])[0], []).append(r)
+        for path, rs in sorted(by_path.items(), key=lambda kv: -max(abs(r["change_pct"]) for r in kv[1])):
+            out.append(path_sentence(path, rs, unit))
+        quiet = sorted({parse_name(r["name"])[0] for r in rows} - set(by_path))
+        if quiet:
+            out.append(f"- no difference beyond the A/A spread on {', '.join(quiet)}.")
+        return out
     if "qemu" in ea and "qemu" in eb and ea.get("mode") == eb.get("mode") == "wallclock":
         lo, hi = min(r["change_pct"] for r in rows), max(r["change_pct"] for r in rows)
         return [f"**{variant}**: not shown by these figures. Wall-clock, one VM boot per side: the repetitions "
@@ -76,7 +94,11 @@ def path_sentence(path, rs, unit):
 
 
 def stat_text(r):
-    """What backs a row: exact (constant repetitions), or its CI, p and q."""
+    """What backs a row: boots against their A/A spread, exact (constant
+    repetitions), or its CI, p and q."""
+    if r.get("boots"):
+        return (f"boots {r['min_a']:.0f}-{r['max_a']:.0f} vs {r['min_b']:.0f}-{r['max_b']:.0f}, A/A spread "
+                f"{r['aa_pct']:.2f} %" + (f", q = {r['q']:.3g}" if r["q"] is not None else ""))
     if r["exact"]:
         return "exact: constant repetitions, no test"
     return f"95 % CI {r['ci_lo']:+.1f}..{r['ci_hi']:+.1f} %, {compare.p_text(r['p'], r['q'])}"
@@ -96,7 +118,7 @@ def pick_sets(run, mode_arg):
     modes = sorted({s["mode"] for s in pin})
     mode = mode_arg or ("deterministic" if "deterministic" in modes else "wallclock")
     key = (lambda s: s["variant"]) if run.index["kind"] == "lab" else (lambda s: s["series"])
-    sets = {key(s): ref[id(s)] for s in pin if s["mode"] == mode}
+    sets = {key(s): env.with_boots(ref[id(s)]) for s in pin if s["mode"] == mode}
     if pin and not sets:
         raise PinlabError(f"{run.path}: no {mode} result sets (have: {', '.join(modes)})")
     return mode, sets, fio, modes
@@ -132,29 +154,37 @@ def setup_lines(run, mode, unit, metric, modes, base, sets, fio):
     return md
 
 
-def comparison_lines(run, v, base, res, unit):
+def comparison_lines(run, v, base, res, unit, tag=""):
     md = sentences(v, res, unit)
-    md += ["", f"Every benchmark: [compare-{v}.txt](compare-{v}.txt). Significant changes, largest first:", ""]
+    md += ["", f"Every benchmark: [compare-{v}{tag}.txt](compare-{v}{tag}.txt). Significant changes, largest first:",
+           ""]
     sig = sorted((r for r in res["rows"] if r["significant"]), key=lambda r: -abs(r["change_pct"]))
-    if sig:
+    if sig and res.get("by_boot"):
+        md += [f"| benchmark | {base} | {v} | change | boots {base} | boots {v} | A/A spread |",
+               "|---|---|---|---|---|---|---|"]
+        for r in sig[:15]:
+            md.append(f"| {compare.short(r['name'])} | {r['median_a']:.1f} | {r['median_b']:.1f} | "
+                      f"{r['change_pct']:+.2f} % | {r['min_a']:.1f}-{r['max_a']:.1f} | {r['min_b']:.1f}-"
+                      f"{r['max_b']:.1f} | {r['aa_pct']:.2f} % |")
+    elif sig:
         md += [f"| benchmark | {base} | {v} | change | 95 % CI | p, q (BH) |", "|---|---|---|---|---|---|"]
         for r in sig[:15]:
             ci = "exact" if r["exact"] else f"{r['ci_lo']:+.1f}..{r['ci_hi']:+.1f} %"
             md.append(f"| {compare.short(r['name'])} | {r['median_a']:.1f} | {r['median_b']:.1f} | "
                       f"{r['change_pct']:+.1f} % | {ci} | {compare.p_text(r['p'], r['q'])} |")
         if len(sig) > 15:
-            md.append(f"| ... {len(sig) - 15} more in compare-{v}.txt | | | | | |")
+            md.append(f"| ... {len(sig) - 15} more in compare-{v}{tag}.txt | | | | | |")
     else:
         md.append("(none)")
     md += [f"\n> {w}" for w in res["warnings"]] + [""]
-    with open(os.path.join(run.path, f"compare-{v}.txt"), "w") as f:
+    with open(os.path.join(run.path, f"compare-{v}{tag}.txt"), "w") as f:
         f.write(compare.format_text(res) + "\n")
     return md
 
 
 def figures_lines(ref, metric, unit):
     """One set's medians: path x backing per pages per call, one VMA."""
-    _, reps, _ = store.load_gbench(ref.path)
+    _, reps, _ = store.load_gbench(ref.path, env.mode_of(ref))
     cells, backings, paths = {}, [], []
     for name, bs in reps.items():
         path, backing, p = parse_name(name)
@@ -177,11 +207,111 @@ def figures_lines(ref, metric, unit):
     return md
 
 
+def placement_sets(run, mode):
+    """{placement: {variant: SetRef with its boots}} of the pinbench sets
+    other than the default one (VMA sweep, node-1 placement)."""
+    out = {}
+    for s in run.sets(kind="pinbench", mode=mode, boot=1):
+        if s["placement"] != "default":
+            out.setdefault(s["placement"], {})[s["variant"]] = env.with_boots(env.SetRef(run.set_path(s), run, s))
+    return out
+
+
+def aa_floor(ref, metric):
+    """{PATH/BACKING: (max, median) A/A spread in %} over the boots of one
+    series (the same kernel, perturbed layouts); {} with a single boot."""
+    if not ref.boots:
+        return {}
+    per = {}
+    for b in ref.boots:
+        for name, bs in store.load_gbench(b.path, env.mode_of(b))[1].items():
+            vals = [x[metric] for x in bs if metric in x]
+            if vals:
+                per.setdefault(name, []).append(statistics.median(vals))
+    groups = {}
+    for name, v in per.items():
+        if len(v) == len(ref.boots):
+            groups.setdefault("/".join(name.split("/")[:2]), []).append(compare.spread(v))
+    return {g: (max(v), statistics.median(v)) for g, v in sorted(groups.items())}
+
+
+def floor_lines(run, ref, base, metric, mode):
+    """The A/A floor section, and aa-floor-MODE.json beside the report."""
+    fl = aa_floor(ref, metric)
+    if not fl:
+        return []
+    with open(os.path.join(run.path, f"aa-floor-{mode}.json"), "w") as f:
+        json.dump(dict(variant=base, mode=mode, metric=metric, boots=len(ref.boots),
+                       seeds=[b.rec.get("boot") for b in ref.boots],
+                       floor={g: dict(max_pct=round(m, 3), median_pct=round(md, 3)) for g, (m, md) in fl.items()}),
+                  f, indent=1)
+    worst = max(fl.items(), key=lambda kv: kv[1][0])
+    within = sum(1 for m, _ in fl.values() if m <= 0.5)
+    md = ["", f"## A/A floor: {base} over {len(ref.boots)} boots ({mode})", "",
+          f"The same kernel, each boot a perturbed layout (its seed: initramfs pad, benchmark order, buffer "
+          f"addresses): the spread (max - min) / median of each benchmark's per-boot medians, by path x backing "
+          f"(the largest and the median over its benchmarks). {within} of {len(fl)} groups are within 0.5 %; the "
+          f"widest is {worst[0]} at {worst[1][0]:.2f} %. File: [aa-floor-{mode}.json](aa-floor-{mode}.json).", "",
+          "| path / backing | max spread | median spread |", "|---|---|---|"]
+    md += [f"| {g} | {m:.2f} % | {md_:.2f} % |" for g, (m, md_) in fl.items()]
+    return md
+
+
+def cv_lines(sets, metric):
+    """Each set's coefficient of variation over its repetitions (stdev /
+    mean of the metric, per benchmark): median, 90th percentile, largest,
+    and how many benchmarks are within 1 %."""
+    rows = []
+    for label, ref in sorted(sets.items()):
+        cvs = []
+        for b in (ref.boots or [ref]):
+            for name, bs in store.load_gbench(b.path, env.mode_of(b))[1].items():
+                vals = [x[metric] for x in bs if metric in x]
+                if len(vals) > 1 and statistics.mean(vals):
+                    cvs.append(statistics.stdev(vals) / statistics.mean(vals) * 100)
+        if cvs:
+            cvs.sort()
+            rows.append(f"| {label} | {len(cvs)} | {statistics.median(cvs):.2f} % | "
+                        f"{cvs[int(0.9 * (len(cvs) - 1))]:.2f} % | {cvs[-1]:.2f} % | "
+                        f"{sum(c <= 1 for c in cvs)} |")
+    if not rows:
+        return []
+    return ["", "## Spread within a boot", "",
+            f"Coefficient of variation of `{metric}` over each benchmark's repetitions, per boot.", "",
+            "| set | benchmarks x boots | median CV | 90th percentile | largest | within 1 % |",
+            "|---|---|---|---|---|---|"] + rows
+
+
+def calibration_lines(run, mode):
+    """Each variant's calibration against the selftest (its first boot's
+    table, and the range of the ratios over all its boots)."""
+    from . import calibration
+    tabs, ratios = {}, {}
+    for b in run.index["boots"]:
+        if b["mode"] != mode or "calibration.json" not in b["files"]:
+            continue
+        path = os.path.join(run.path, b["files"]["calibration.json"])
+        ratios.setdefault(b["variant"], []).extend(r["ratio"] for r in store.load_json(path)["rows"])
+        if b["boot"] == 1:
+            tabs[b["variant"]] = calibration.table(path)
+    if not tabs:
+        return []
+    md = ["", f"## Calibration against the kernel's own gup_test ({mode})", "",
+          "The base's `tools/testing/selftests/vm/gup_test` (unmodified, static) ran in every boot on the cases "
+          "pinbench's gup_test probes run too (`scripts/guest/calibrate.sh`); ratio = pinbench / selftest, per "
+          "page. A ratio outside 0.9-1.1 fails the boot."]
+    for v in sorted(tabs, key=lambda x: (x != "baseline", x)):
+        rs = ratios[v]
+        md += ["", f"{v}: {len(rs)} ratios over its boots, {min(rs):.3f} to {max(rs):.3f}; its first boot:", ""]
+        md += tabs[v]
+    return md
+
+
 def skips_lines(refs):
     """Every set's skipped and refused cases, grouped by reason."""
     by = {}
     for ref in refs:
-        _, _, entries = store.load_gbench(ref.path)
+        _, _, entries = store.load_gbench(ref.path, env.mode_of(ref))
         for b in entries:
             if b.get("error_occurred") and b.get("run_type", "iteration") == "iteration":
                 by.setdefault(b.get("error_message", ""), {}).setdefault(b.get("run_name", b["name"]), set()).add(
@@ -219,7 +349,7 @@ def fio_section(run, fio, results, base):
     """The fio jobs: medians per set, and each variant against the baseline."""
     md, txt, med = ["", "## fio workloads", ""], [], {}
     for v, ref in fio.items():
-        _, reps, _ = store.load_gbench(ref.path)
+        _, reps, _ = store.load_gbench(ref.path, env.mode_of(ref))
         for name, bs in reps.items():
             ok = [b for b in bs if "iops" in b]
             if ok:
@@ -232,7 +362,7 @@ def fio_section(run, fio, results, base):
     for name in sorted(med):
         md.append(f"| {name} | " + " | ".join(
             "{:.0f} / {:.0f} / {:.0f}".format(*med[name][v]) if v in med[name] else "-" for v in order) + " |")
-    refused = sorted({b["name"] for ref in fio.values() for b in store.load_gbench(ref.path)[2]
+    refused = sorted({b["name"] for ref in fio.values() for b in store.load_gbench(ref.path, env.mode_of(ref))[2]
                       if b.get("error_message", "").startswith("EXPECTED")})
     if refused:
         md += ["", "Refused as the job expects (io_uring's long-term registration of FS-DAX memory, "
@@ -291,21 +421,22 @@ def text_version(md, rid, mode, unit, base, txt_summary):
     return txt
 
 
-def write(run_path, baseline="baseline", mode_arg=None, metric="ns_per_page", alpha=0.05, floor=2.0,
+def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05, floor=None,
           with_plots=True, command=None):
     """Write the report files; returns a one-line summary."""
     run = store.open_run(run_path.rstrip("/"))
-    metrics.get(metric)
     mode, sets, fio, modes = pick_sets(run, mode_arg)
+    metric = metrics.for_mode(metric or "ns_per_page", mode)
+    metrics.get(metric)
     if baseline != "none" and sets and baseline not in sets:
         raise PinlabError(f"{run.path}: no {mode} set for baseline {baseline!r} (have: {', '.join(sorted(sets))}; "
                           "--baseline none reports without comparisons)")
     base = None if baseline == "none" else baseline
     results = {v: compare.result(sets[base], sets[v], metric, alpha, floor)
                for v in sorted(sets) if base and v != base}
-    fio_results = {v: compare.result(fio[base], fio[v], metrics.primary("fio"), alpha, floor)
+    fio_results = {v: compare.result(fio[base], fio[v], "iops", alpha, floor)
                    for v in sorted(fio) if base in fio and v != base}
-    unit = metrics.unit_label(metric, mode) if sets else metrics.get(metrics.primary("fio")).what
+    unit = metrics.unit_label(metric, mode) if sets else metrics.get("iops").what
     mode = mode if sets else "wallclock"
     md = [f"# pinlab report: {run.id}", "",
           f"Made by `{command or 'scripts/lab report ' + run.id}` from the files in this directory."]
@@ -313,13 +444,36 @@ def write(run_path, baseline="baseline", mode_arg=None, metric="ns_per_page", al
     txt_summary = []
     if base and len(sets) > 1:
         md += ["", f"## Against {base}", ""]
-        if mode == "wallclock":
-            md += ["Wall-clock repetitions share their boot: across TCG boots even paths no variant "
-                   "touches move by tens of %, so treat wall-clock differences as real only where they "
-                   "exceed those control paths; deterministic figures do not have this problem.", ""]
+        one = [v for v, res in results.items() if not res.get("by_boot")]
+        if mode == "wallclock" and one:
+            md += ["Wall-clock, one boot a side for " + ", ".join(one) + ": the repetitions share their boot, so "
+                   "these tests compare two boots, not two kernels (run --boots N: boots become the samples).", ""]
         for v, res in results.items():
             md += comparison_lines(run, v, base, res, unit)
             txt_summary += [re.sub(r"\*\*", "", s) for s in sentences(v, res, unit)] + [""]
+    if base == "baseline" and len(sets) > 1 and run.index["kind"] == "lab":
+        from . import tables
+        try:
+            amd, asent = tables.answer(run, mode, alpha)
+        except PinlabError:
+            amd, asent = [], []
+        if amd:
+            with open(os.path.join(run.path, f"answer-{mode}.md"), "w") as f:
+                f.write("\n".join(amd + [""] + [f"- {x}" for x in asent]) + "\n")
+            md += ["", f"## The answer ({mode})", "", f"Generated: [answer-{mode}.md](answer-{mode}.md).", ""]
+            md += amd + [""] + [f"- {x}" for x in asent]
+    if sets and base in sets:
+        md += floor_lines(run, sets[base], base, metric, mode)
+    for placement, psets in (placement_sets(run, mode).items() if base else []):
+        if base not in psets or len(psets) < 2:
+            continue
+        md += ["", f"## Against {base}: set {placement}", ""]
+        for v, ref in sorted(psets.items()):
+            if v != base:
+                res = compare.result(psets[base], ref, metric, alpha, floor)
+                md += comparison_lines(run, v, base, res, unit, tag=f"-{placement}")
+    md += calibration_lines(run, mode)
+    md += cv_lines(sets, metric)
     if sets and (len(sets) == 1 or not base):
         for ref in sets.values():
             md += figures_lines(ref, metric, unit)

@@ -19,7 +19,7 @@ import lzma
 import os
 import re
 
-from . import PinlabError
+from . import PinlabError, metrics
 
 SCHEMA = 1
 INDEX = "run.json"
@@ -44,12 +44,24 @@ def load_json(path):
         raise PinlabError(f"{path}: not JSON ({e})") from None
 
 
-def load_gbench(path):
+def load_gbench(path, mode=None):
     """(context, {run_name: [repetition dicts that ran]}, [all entries]) of
-    a Google Benchmark JSON."""
+    a Google Benchmark JSON.  A deterministic set (its context says the
+    clock counts instructions, or the index says mode deterministic) reads
+    its figures as insn_per_*: one written before pinbench named its units
+    has them as ns_per_*, relabelled here (and said so in the context)."""
     d = load_json(path)
     if not isinstance(d, dict) or "benchmarks" not in d or "context" not in d:
         raise PinlabError(f"{path}: not Google Benchmark JSON (no context/benchmarks)")
+    ctx = d["context"]
+    clock = ctx.get("clock_counts", "")
+    if (mode == "deterministic" and not clock) or clock.startswith("instructions"):
+        if not clock:
+            ctx["clock_counts"] = "instructions (QEMU -icount; ns_per_* relabelled insn_per_* on reading)"
+        for b in d["benchmarks"]:
+            for old, new in metrics.RELABEL.items():
+                if old in b:
+                    b[new] = b.pop(old)
     reps = {}
     for b in d["benchmarks"]:
         if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):

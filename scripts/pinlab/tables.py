@@ -8,17 +8,19 @@ import statistics
 
 from scipy.stats import mannwhitneyu
 
-from . import PinlabError, store
+from . import PinlabError, metrics, store
 
 PREFIX = "gup_test."
 
 
 def load(run, variant, mode, metric="ns_per_page"):
-    """{PROBE/BACKING/size_kb:S/ppc:P/vmas:V/write:W: [values]} in pinbench's order, or {}."""
+    """{PROBE/BACKING/size_kb:S/ppc:P/vmas:V/write:W: [values]} in pinbench's order, or {};
+    metric in the set's own unit (ns_per_page of a deterministic set is its insn_per_page)."""
     sets = run.sets(variant=variant, mode=mode, placement="default", boot=1, kind="pinbench")
     if not sets:
         return {}
-    _, reps, _ = store.load_gbench(run.set_path(sets[0]))
+    metric = metrics.for_mode(metric, mode)
+    _, reps, _ = store.load_gbench(run.set_path(sets[0]), mode)
     return {re.sub(r"/iterations:\d+/manual_time$|/manual_time$", "", k): [b[metric] for b in v if metric in b]
             for k, v in reps.items()}
 
@@ -43,7 +45,7 @@ def variant_figures(run, variant="baseline"):
     out = []
     for ppc in ("1", "512", "0"):
         out += [f"\n{variant}, {int(size) // 1024} MiB, {ppc if ppc != '0' else 'all'} pages per call, 1 VMA: "
-                "deterministic ns/page (instructions) | wall-clock median [min-max] over the repetitions\n",
+                "deterministic instructions/page | wall-clock ns/page median [min-max] over the repetitions\n",
                 "| path | " + " | ".join(backings) + " |", "|---|" + "---|" * len(backings)]
         for p in paths:
             cells = []
@@ -56,7 +58,7 @@ def variant_figures(run, variant="baseline"):
                 else:
                     cells.append("refused/skipped")
             out.append(f"| {p} | " + " | ".join(cells) + " |")
-    out += [f"\n{variant}, anon, all pages in one call: deterministic ns/page against the VMA count\n",
+    out += [f"\n{variant}, anon, all pages in one call: deterministic instructions/page against the VMA count\n",
             "| path | 1 VMA | 64 VMAs | 1024 VMAs |\n|---|---|---|---|"]
     for p in paths:
         v = [f"{statistics.median(det[k]):.1f}" if det.get(k) else "-"
@@ -97,3 +99,90 @@ def variant_changes(run, backing="anon", paths=None, metric="ns_per_page"):
         out.append(f"| {p[0].removeprefix(PREFIX)} | {ppc} | {p[4].split(':')[1]} | {base} | "
                    + " | ".join(cells) + " |")
     return out
+
+
+# ---- the answer: each variant against baseline, generated --------------------
+
+ANSWER_ROWS = [  # (path, backing, pages per call or 0 = all, set): what each variant moves
+    ("pin_longterm", "anon", 1, "default"), ("pin_longterm", "anon", 512, "default"),
+    ("pin_longterm", "anon", 0, "default"),
+    ("pin_longterm", "anon", 0, "vmas:64"), ("pin_longterm", "anon", 0, "vmas:1024"),
+    ("pin_remote_longterm", "anon", 1, "default"), ("pin_remote_longterm", "anon", 512, "default"),
+    ("pin_remote_longterm", "anon", 0, "vmas:1024"),
+    ("pin_fast_longterm", "anon", 1, "default"), ("pin_fast_longterm", "anon", 512, "default"),
+    ("gup_fast", "anon", 512, "default"), ("pin_remote", "anon", 512, "default"),
+    ("pin_fast_longterm", "devdax", 1, "default"), ("pin_fast_longterm", "devdax", 512, "default"),
+    ("pin_longterm", "devdax", 512, "default"), ("pin_longterm", "hugetlb_1g", 512, "default"),
+]
+
+
+def answer(run, mode, alpha=0.05):
+    """(markdown lines, sentences): the answer table, each variant's change
+    from baseline on the rows above, from boot-series comparisons (flagged
+    changes in bold), and generated sentences: the per-call and per-page
+    cost a variant adds on each long-term path (from 1 and 512 pages per
+    call: change(ppc) = per_call / ppc + per_page)."""
+    from . import compare, env, metrics
+    sets = {s["variant"]: env.with_boots(env.SetRef(run.set_path(s), run, s))
+            for s in run.sets(kind="pinbench", mode=mode, boot=1, placement="default")}
+    vsets = {s["variant"]: env.with_boots(env.SetRef(run.set_path(s), run, s))
+             for s in run.sets(kind="pinbench", mode=mode, boot=1, placement="vmas")}
+    if "baseline" not in sets or len(sets) < 2:
+        raise PinlabError(f"{run.path}: the answer needs baseline and a variant in {mode} mode")
+    others = [v for v in run.index.get("variants", []) if v in sets and v != "baseline"]
+    metric = metrics.primary("pinbench", mode)
+    res = {v: compare.result(sets["baseline"], sets[v], None, alpha) for v in others}
+    vres = {v: compare.result(vsets["baseline"], vsets[v], None, alpha) for v in others
+            if "baseline" in vsets and v in vsets}
+
+    def row(res_v, path, backing, ppc, vmas):
+        pat = re.compile(rf"^gup_test\.{path}/{backing}/size_kb:\d+/ppc:{ppc}/vmas:{vmas}/write:1/")
+        r = [x for x in res_v["rows"] if pat.match(x["name"])]
+        one = [x for x in res_v["one_sided"] if pat.match(x["name"])]
+        return (r[0] if r else None), (one[0] if one else None)
+
+    unit = metrics.get(metric).unit
+    any_res = next(iter(res.values()))
+    boots = f"{any_res['boots_a']} vs {any_res['boots_b']} boots" if any_res["by_boot"] else "one boot a side"
+    md = [f"{mode}: {unit} per page pinned, baseline's median, and each variant's change from it ({boots}; "
+          f"**bold**: flagged, beyond the A/A spread; 'refused': the variant's kernel refuses the case)", "",
+          "| path | backing | pages per call | VMAs | baseline | " + " | ".join(others) + " |",
+          "|---|---|---|---|---|" + "---|" * len(others)]
+    for path, backing, ppc, where in ANSWER_ROWS:
+        vmas = where.split(":")[1] if where.startswith("vmas") else "1"
+        src = vres if where.startswith("vmas") else res
+        base, cells = None, []
+        for v in others:
+            if v not in src:
+                cells.append("-")
+                continue
+            r, one = row(src[v], path, backing, ppc, vmas)
+            if r:
+                base = base or r["median_a"]
+                c = f"{r['change_pct']:+.1f} %"
+                cells.append(f"**{c}**" if r["significant"] else c)
+            elif one and one["side"] == "A":
+                base = base
+                cells.append("refused" if "REFUSED" in one["other"] or "EXPECTED" in one["other"] else "absent")
+            else:
+                cells.append("-")
+        if base is None and all(c == "-" for c in cells):
+            continue
+        md.append(f"| {path} | {backing} | {'all' if ppc == 0 else ppc} | {vmas} | "
+                  f"{'-' if base is None else format(base, '.1f')} | " + " | ".join(cells) + " |")
+    sentences = []
+    for v in others:
+        for path in ("pin_longterm", "pin_remote_longterm", "pin_fast_longterm"):
+            r1, _ = row(res[v], path, "anon", 1, 1)
+            r512, _ = row(res[v], path, "anon", 512, 1)
+            if not (r1 and r512) or not (r1["significant"] or r512["significant"]):
+                continue
+            d1, d512 = r1["median_b"] - r1["median_a"], r512["median_b"] - r512["median_a"]
+            per_page = (512 * d512 - d1) / 511
+            per_call = d1 - per_page
+            sentences.append(f"{v} on {path} (anon): {per_call:+.0f} {unit} per call and {per_page:+.1f} per page "
+                             f"({r1['change_pct']:+.1f} % at 1 page per call, {r512['change_pct']:+.1f} % at 512).")
+        flagged = sum(r["significant"] for r in res[v]["rows"])
+        sentences.append(f"{v}: {flagged} of {len(res[v]['rows'])} benchmarks flagged against baseline; "
+                         f"{len(res[v]['one_sided'])} ran on one side only.")
+    return md, sentences

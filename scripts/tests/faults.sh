@@ -122,7 +122,13 @@ if command -v qemu-system-x86_64 >/dev/null && [ -f /usr/src/linux-source-6.1.ta
 			id="fault-${sig,,}-$delay"
 			inject "lab run" "$sig" "$delay" env PINLAB_RESULTS="$tmp/res" bash "$top/scripts/lab" run \
 				--variants baseline --matrix smoke --accel tcg --no-report --id "$id"
-			left="$(find /tmp -maxdepth 1 -name "pinlab-vm.$id.*" | wc -l)"
+			# the guardian removes it when the run dies of SIGKILL: give it
+			# (as settle gives the rest) up to 10 s
+			for _ in $(seq 20); do
+				left="$(find /tmp -maxdepth 1 -name "pinlab-vm.$id.*" | wc -l)"
+				[ "$left" -gt 0 ] || break
+				sleep 0.5
+			done
 			if [ "$left" -eq 0 ]; then ok "lab run: SIG$sig after $delay s: no temporary directory left"
 			else notok "lab run: SIG$sig after $delay s: $left temporary directories left"; rm -rf /tmp/pinlab-vm."$id".*; fi
 		done

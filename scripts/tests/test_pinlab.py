@@ -103,8 +103,12 @@ def test_metrics_table():
     assert metrics.get("ns_per_page").lower_is_better and not metrics.get("iops").lower_is_better
     assert metrics.primary("pinbench") == "ns_per_page" and metrics.primary("fio") == "iops"
     assert metrics.get("iops").unit == "IOPS" and metrics.get("ns_per_call").unit == "ns"
-    assert metrics.unit_label("ns_per_page", "deterministic") == "icount instructions/page"
+    assert metrics.unit_label("ns_per_page", "deterministic") == "instructions/page pin"
     assert "instruction" not in metrics.unit_label("ns_per_page", "wallclock")
+    assert metrics.primary("pinbench", "deterministic") == "insn_per_page"
+    assert metrics.get("insn_per_page").unit == "instructions"
+    assert metrics.for_mode("ns_per_call", "deterministic") == "insn_per_call"
+    assert metrics.for_mode("insn_per_page", "wallclock") == "ns_per_page"
     with pytest.raises(PinlabError, match="unknown metric 'furlongs'"):
         metrics.get("furlongs")
 
@@ -228,14 +232,23 @@ def test_every_matrix_loads_and_makes_command_lines():
 
 
 def test_standard_matrix_command_line_is_exact():
-    cmds, sets = plan.guest_commands(plan.load_matrix("standard"), plan.load_vm(), "vmas-array", cross=True)
+    cmds, sets = plan.guest_commands(plan.load_matrix("standard"), plan.load_vm(), "vmas-array", cross=True,
+                                     mode="deterministic", seed=3)
     pb = dict((c[0], c[2]) for c in cmds)["pinbench"]
     assert pb[:4] == ["pinbench", "--probe=gup_test.gup_fast,gup_test.pin_fast,gup_test.pin_fast_longterm,"
                       "gup_test.pin_longterm,gup_test.gup_remote,gup_test.pin_remote,gup_test.pin_remote_longterm",
-                      "--backing=anon,thp,hugetlb_2m,shmem,pagecache,fsdax,devdax", "--size=4M"]
-    assert "--ppc=1,512,all" in pb and "--vmas=1,64,1024" in pb and "--benchmark_repetitions=9" in pb
+                      "--backing=anon,thp,hugetlb_2m,hugetlb_1g,shmem,pagecache,fsdax,devdax", "--size=64M"]
+    assert "--ppc=1,512,all" in pb and "--vmas=1" in pb and "--benchmark_repetitions=3" in pb
+    assert "--size-for=hugetlb_1g:1G" in pb
     assert "--label=vmas-array" in pb and "--devdax=/dev/pinlab-devdax" in pb
-    assert sets == {"pinbench.json": ("pinbench", "default"), "pinbench-node1.json": ("pinbench", "node1")}
+    # a deterministic boot names its figures in instructions; its seed perturbs the layout
+    assert "--unit=instructions" in pb and "--seed=3" in pb
+    wall = dict((c[0], c[2]) for c in plan.guest_commands(plan.load_matrix("standard"), plan.load_vm(),
+                                                            "vmas-array", cross=True)[0])["pinbench"]
+    assert not any(x.startswith(("--unit", "--seed")) for x in wall)
+    assert sets == {"pinbench.json": ("pinbench", "default"), "pinbench-vmas.json": ("pinbench", "vmas"),
+                    "pinbench-node1.json": ("pinbench", "node1")}
+    assert dict((c[0], c[2]) for c in cmds)["calibration"][:2] == ["sh", "/usr/share/pinlab/calibrate.sh"]
 
 
 def test_bad_matrices_are_refused(tmp_path, monkeypatch):
@@ -328,9 +341,11 @@ def test_run_plan_lists_its_boots(tmp_path, monkeypatch):
     monkeypatch.setenv("PINLAB_RESULTS", str(tmp_path))
     p = plan_of("--variants", "baseline,vmas-array", "--modes", "wallclock,deterministic", "--boots", "2",
                 "--matrix", "smoke", "--id", "x")
-    assert p["boots"] == [("baseline", "wallclock", 1), ("baseline", "deterministic", 1),
-                          ("baseline", "deterministic", 2), ("vmas-array", "wallclock", 1),
-                          ("vmas-array", "deterministic", 1), ("vmas-array", "deterministic", 2)]
+    # boots interleave A B A B, in each mode
+    assert p["boots"] == [("baseline", "wallclock", 1), ("vmas-array", "wallclock", 1),
+                          ("baseline", "wallclock", 2), ("vmas-array", "wallclock", 2),
+                          ("baseline", "deterministic", 1), ("vmas-array", "deterministic", 1),
+                          ("baseline", "deterministic", 2), ("vmas-array", "deterministic", 2)]
     assert p["out"] == str(tmp_path / "x")
     (tmp_path / "x").mkdir()
     with pytest.raises(PinlabError, match="exists; pick another --id"):
@@ -416,3 +431,90 @@ def test_kconfig_differences_need_a_written_reason(tmp_path):
     (tmp_path / "allowed").write_text("CONFIG_MODULES\n")
     with pytest.raises(PinlabError, match="OPTION -- reason"):
         kconfig.check(str(tmp_path / "lab"), str(tmp_path / "deb"), str(tmp_path / "allowed"))
+
+
+# ---- boots as the unit of replication: changes against the A/A spread ---------
+
+def boots(*per_boot, metric="insn_per_page"):
+    """One reps dict per boot: {name: [repetitions]} with constant repetitions (deterministic)."""
+    return [{n: [{metric: v}] * 3 for n, v in b.items()} for b in per_boot]
+
+
+def test_boot_series_flags_only_beyond_the_aa_spread_and_disjoint():
+    from pinlab import compare
+    a = boots({"aa": 100, "shift": 100, "tiny": 100, "overlap": 100, "touch": 100},
+              {"aa": 101, "shift": 101, "tiny": 100.1, "overlap": 104, "touch": 100},
+              {"aa": 100.5, "shift": 100.5, "tiny": 100.05, "overlap": 100, "touch": 101.5})
+    b = boots({"aa": 100.2, "shift": 103, "tiny": 100.3, "overlap": 103, "touch": 101},
+              {"aa": 100.8, "shift": 104, "tiny": 100.35, "overlap": 103.5, "touch": 103},
+              {"aa": 100.4, "shift": 103.5, "tiny": 100.4, "overlap": 103.2, "touch": 103})
+    rows = {r["name"]: r for r in compare.compare_boots(a, b, "insn_per_page", floor=0.5)}
+    assert not rows["aa"]["significant"]                         # an A/A: ranges overlap
+    assert rows["shift"]["significant"] and rows["shift"]["verdict"] == "worse"
+    assert rows["shift"]["aa_pct"] == pytest.approx(1.0, abs=0.01)
+    assert rows["tiny"]["disjoint"] and not rows["tiny"]["significant"]   # below the 0.5 % floor
+    assert not rows["overlap"]["significant"]                    # +3 % but inside A's 4 % spread
+    # +3 %, beyond both spreads (1.5 %, 1.9 %), but a boot of A lies above one of B
+    assert rows["touch"]["change_pct"] > max(rows["touch"]["aa_pct"], 0.5) and not rows["touch"]["significant"]
+    assert all(r["p"] is None for r in rows.values())            # 3 vs 3 boots: no test can reach 0.05
+    # a committed A/A floor of the path x backing raises the bar
+    rows = {r["name"]: r for r in compare.compare_boots(a, b, "insn_per_page", floor=0.5,
+                                                          aa_floor={"shift": 5.0})}
+    assert not rows["shift"]["significant"]
+
+
+def test_a_deterministic_set_reads_as_instructions_and_never_mixes_with_ns(tmp_path):
+    from pinlab import compare
+    write(str(tmp_path / "old.json"), gbench([100.0, 100.0]))           # ns_per_page, written before --unit
+    ctx, reps, _ = store.load_gbench(str(tmp_path / "old.json"), "deterministic")
+    assert "insn_per_page" in reps[NAME][0] and "ns_per_page" not in reps[NAME][0]
+    assert ctx["clock_counts"].startswith("instructions")
+    new = gbench([100.0, 100.0])
+    new["context"]["clock_counts"] = "instructions (QEMU -icount shift=0: 1 guest ns = 1 instruction)"
+    for b in new["benchmarks"]:
+        b["insn_per_page"] = b.pop("ns_per_page")
+    write(str(tmp_path / "det.json"), new)
+    write(str(tmp_path / "wall.json"), gbench([100.0, 101.0]))
+    with pytest.raises(PinlabError, match="no comparison across units"):
+        compare.result(env.SetRef(str(tmp_path / "det.json")), env.SetRef(str(tmp_path / "wall.json")))
+    res = compare.result(env.SetRef(str(tmp_path / "det.json")), env.SetRef(str(tmp_path / "det.json")))
+    assert res["metric"] == "insn_per_page" and res["unit"] == "instructions/page pin"
+    assert any("one boot a side" in w for w in res["warnings"])
+
+
+# ---- calibration against the selftest ------------------------------------------
+
+SELFTEST = """case -u anon 4 512
+GUP_FAST_BENCHMARK: Time: get:205 put:40 us
+GUP_FAST_BENCHMARK: Time: get:200 put:40 us
+GUP_FAST_BENCHMARK: Time: get:201 put:40 us
+case -L shmem 4 512
+PIN_LONGTERM_BENCHMARK: Time: get:40 put:10 us
+case -u thp 4 512
+GUP_FAST_BENCHMARK: Time: get:80 put:10 us
+calibration: done
+"""
+
+
+def test_calibration_pairs_the_selftest_with_pinbench_and_fails_outside_ten_percent(tmp_path):
+    from pinlab import calibration
+    (tmp_path / "calibration-selftest.txt").write_text(SELFTEST)
+    fast = "gup_test.gup_fast/anon/size_kb:4096/ppc:512/vmas:1/write:1/manual_time"
+    lt = "gup_test.pin_longterm/shmem/size_kb:4096/ppc:512/vmas:1/write:1/iterations:2/manual_time"
+    thp = "gup_test.gup_fast/thp/size_kb:4096/ppc:512/vmas:1/write:1/manual_time"
+    obj = gbench([196.0, 196.0], name=fast)
+    obj["benchmarks"] += gbench([52.0, 52.0], name=lt)["benchmarks"] + gbench([11.0, 11.0], name=thp)["benchmarks"]
+    write(str(tmp_path / "pinbench.json"), obj)
+    why = calibration.write(str(tmp_path), "deterministic")
+    d = json.loads((tmp_path / "calibration.json").read_text())
+    r = {x["case"]: x for x in d["rows"]}
+    assert r["gup_test.gup_fast anon"]["upstream_per_page"] == pytest.approx(201 * 1000 / 1024, abs=0.01)
+    assert r["gup_test.gup_fast anon"]["ratio"] == pytest.approx(196 / (201000 / 1024), abs=1e-3)
+    assert r["gup_test.gup_fast anon"]["unit"] == "instructions"
+    # 52 vs 40000/1024 = 39.06: ratio 1.33, outside 0.9-1.1: the boot fails; thp is reported, not judged
+    assert len(why) == 1 and "pin_longterm shmem" in why[0] and "outside 0.9-1.1" in why[0]
+    assert not r["gup_test.gup_fast thp"]["judged"] and r["gup_test.gup_fast thp"]["ratio"] < 0.2
+    (tmp_path / "calibration-selftest.txt").write_text(SELFTEST.replace("calibration: done\n", ""))
+    assert "did not finish" in calibration.write(str(tmp_path), "deterministic")[0]
+    (tmp_path / "calibration-selftest.txt").write_text(SELFTEST.replace("case -L shmem", "case -L hugetlb"))
+    assert "pinbench has no" in calibration.write(str(tmp_path), "deterministic")[0]

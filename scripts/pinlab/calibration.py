@@ -1,0 +1,102 @@
+"""Calibration against the kernel's own tool: the base's gup_test selftest
+(tools/testing/selftests/vm/gup_test.c, unmodified, static) runs in the
+guest on the cases pinbench's gup_test probes run too (scripts/guest/
+calibrate.sh); this pairs each case with pinbench's figure of it and
+writes calibration.json.  Both read the same kernel clock (ktime) around
+the same GUP loop, so their per-page figures must agree: a ratio outside
+0.9-1.1 fails the boot.
+
+The selftest prints microseconds per pass; per page that is
+get_us * 1000 / pages (under -icount, instructions like pinbench's)."""
+import json
+import os
+import re
+import statistics
+
+from . import PinlabError, metrics, store
+
+LOW, HIGH = 0.9, 1.1
+# cases reported but not judged, with the reason: 6.1's selftest maps its
+# -t buffer from private /dev/zero, which 6.1 does not THP-align, and does
+# not check what it got; in the lab its fast-path figures sit between 4K
+# and THP (part of its buffer is 4K pages), while pinbench's thp backing
+# verifies that every page is a THP
+NOT_JUDGED = {"thp": "the selftest's -t buffer is not all THP on 6.1 (its private /dev/zero mapping is not "
+                     "THP-aligned there, and the selftest does not check)"}
+PROBE = {"-u": "gup_test.gup_fast", "-a": "gup_test.pin_fast", "-L": "gup_test.pin_longterm"}
+BACKING = {"anon": "anon", "thp": "thp", "hugetlb": "hugetlb_2m", "shmem": "shmem"}
+STOCK = {"-u": "GUP_FAST_BENCHMARK", "-a": "PIN_FAST_BENCHMARK", "-L": "PIN_LONGTERM_BENCHMARK"}
+
+
+def parse_selftest(text):
+    """[(flag, backing, size_mb, ppc, [get_us per repeat])] from calibrate.sh's output."""
+    out, cur = [], None
+    for line in text.splitlines():
+        m = re.match(r"^case (-[uaL]) (\w+) (\d+) (\d+)$", line)
+        if m:
+            cur = (m[1], m[2], int(m[3]), int(m[4]), [])
+            out.append(cur)
+            continue
+        m = re.match(r"^(\w+): Time: get:(\d+) put:(\d+) us(.*)$", line)
+        if m and cur:
+            if m[1] != STOCK[cur[0]]:
+                raise PinlabError(f"selftest case {cur[0]} {cur[1]} printed {m[1]}")
+            if "truncated" in m[4]:
+                raise PinlabError(f"selftest case {cur[0]} {cur[1]}: {m[4].strip(', ')}")
+            cur[4].append(int(m[2]))
+    if "calibration: done" not in text:
+        raise PinlabError("the selftest's calibration did not finish (calibration-selftest.txt)")
+    return out
+
+
+def calibrate(selftest_txt, pinbench_json, mode):
+    """The calibration rows; raises PinlabError when a case cannot be paired."""
+    with open(selftest_txt, errors="replace") as f:
+        cases = parse_selftest(f.read())
+    _, reps, _ = store.load_gbench(pinbench_json, mode)
+    metric = metrics.primary("pinbench", mode)
+    rows = []
+    for flag, bk, size_mb, ppc, get_us in cases:
+        if not get_us:
+            raise PinlabError(f"selftest case {flag} {bk}: no timing line")
+        name = f"{PROBE[flag]}/{BACKING[bk]}/size_kb:{size_mb * 1024}/ppc:{ppc}/vmas:1/write:1"
+        pat = re.compile("^" + re.escape(name) + r"/(iterations:\d+/)?manual_time$")
+        vals = [b[metric] for n, bs in reps.items() if pat.match(n) for b in bs if metric in b]
+        if not vals:
+            raise PinlabError(f"pinbench has no {name} to set beside the selftest's {flag} {bk}")
+        pages = size_mb * 1024 // 4
+        up = statistics.median(get_us) * 1000 / pages
+        pb = statistics.median(vals)
+        rows.append(dict(case=f"{PROBE[flag]} {BACKING[bk]}", selftest=f"gup_test {flag} -n {ppc} -m {size_mb}",
+                         pinbench_per_page=round(pb, 2), upstream_per_page=round(up, 2),
+                         ratio=round(pb / up, 4) if up else None, unit=metrics.get(metric).unit,
+                         upstream_repeats=get_us, judged=bk not in NOT_JUDGED, note=NOT_JUDGED.get(bk, "")))
+    return rows
+
+
+def write(bdir, mode):
+    """calibration.json in a boot's directory when its job ran the selftest;
+    returns the boot's failure reasons (none when it did not run it)."""
+    st = os.path.join(bdir, "calibration-selftest.txt")
+    if not os.path.exists(st):
+        return []
+    try:
+        rows = calibrate(st, store.resolve(os.path.join(bdir, "pinbench.json")), mode)
+    except PinlabError as e:
+        return [f"calibration: {e}"]
+    bad = [r for r in rows if r["judged"] and (r["ratio"] is None or not LOW <= r["ratio"] <= HIGH)]
+    with open(os.path.join(bdir, "calibration.json"), "w") as f:
+        json.dump(dict(mode=mode, bounds=[LOW, HIGH], rows=rows), f, indent=1)
+    return [f"calibration: {r['case']}: pinbench {r['pinbench_per_page']} vs selftest {r['upstream_per_page']} "
+            f"{r['unit']}/page, ratio {r['ratio']} outside {LOW}-{HIGH}" for r in bad]
+
+
+def table(path):
+    """Markdown lines of a calibration.json."""
+    d = store.load_json(path)
+    unit = d["rows"][0]["unit"] if d["rows"] else ""
+    out = [f"| case | selftest | pinbench {unit}/page | selftest {unit}/page | ratio |", "|---|---|---|---|---|"]
+    out += [f"| {r['case']} | `{r['selftest']}` | {r['pinbench_per_page']:.1f} | {r['upstream_per_page']:.1f} | "
+            f"{r['ratio']:.3f}{'' if r.get('judged', True) else ' (not judged)'} |" for r in d["rows"]]
+    notes = sorted({r["note"] for r in d["rows"] if r.get("note")})
+    return out + [""] + [f"Not judged: {n}." for n in notes] if notes else out
