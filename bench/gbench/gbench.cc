@@ -92,6 +92,11 @@ void gbc_fixed_iterations(gbc_bench *b, int64_t n)
 	B(b)->Iterations(n);
 }
 
+void gbc_repetitions(gbc_bench *b, int n)
+{
+	B(b)->Repetitions(n);
+}
+
 bool gbc_keep_running(gbc_state *st)
 {
 	return S(st).KeepRunning();
@@ -133,7 +138,13 @@ void gbc_label(gbc_state *st, const char *label)
 	S(st).SetLabel(label);
 }
 
-/* Ends a benchmark with "PREFIX<message>": how SKIP, REFUSED and ERROR differ
+/*
+ * Ends a benchmark with "PREFIX<message>": how SKIP, REFUSED and ERROR
+ * differ.  Then runs the iteration loop out (it ends at once after the
+ * error), wherever the error came: a run that stops before its loop
+ * otherwise reports fewer iterations than its sibling repetitions, and
+ * Google Benchmark 1.7 aborts computing their statistics
+ * (statistics.cc: run_iterations == run.iterations).
  */
 #define GBC_END_WITH(prefix)                           \
 	do {                                           \
@@ -142,6 +153,8 @@ void gbc_label(gbc_state *st, const char *label)
 		std::string m = vfmt(prefix, fmt, ap); \
 		va_end(ap);                            \
 		S(st).SkipWithError(m.c_str());        \
+		while (S(st).KeepRunning())            \
+			;                              \
 	} while (0)
 
 void gbc_skip(gbc_state *st, const char *fmt, ...)

@@ -58,6 +58,7 @@ void gbc_arg_names(gbc_bench *b, const char *const *names, size_t n);
 void gbc_use_manual_time(gbc_bench *b);
 void gbc_unit(gbc_bench *b, enum gbc_unit u);
 void gbc_fixed_iterations(gbc_bench *b, int64_t n);
+void gbc_repetitions(gbc_bench *b, int n);
 
 /* Inside a benchmark. */
 bool gbc_keep_running(gbc_state *st);
