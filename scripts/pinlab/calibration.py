@@ -49,11 +49,15 @@ def parse_selftest(text):
     return out
 
 
-def calibrate(selftest_txt, pinbench_json, mode):
-    """The calibration rows; raises PinlabError when a case cannot be paired."""
+def calibrate(selftest_txt, pinbench_jsons, mode):
+    """The calibration rows, against every pinbench set of the boot;
+    raises PinlabError when a case cannot be paired."""
     with open(selftest_txt, errors="replace") as f:
         cases = parse_selftest(f.read())
-    _, reps, _ = store.load_gbench(pinbench_json, mode)
+    reps = {}
+    for path in pinbench_jsons:
+        for name, bs in store.load_gbench(path, mode)[1].items():
+            reps.setdefault(name, []).extend(bs)
     metric = metrics.primary("pinbench", mode)
     rows = []
     for flag, bk, size_mb, ppc, get_us in cases:
@@ -81,7 +85,8 @@ def write(bdir, mode):
     if not os.path.exists(st):
         return []
     try:
-        rows = calibrate(st, store.resolve(os.path.join(bdir, "pinbench.json")), mode)
+        sets = sorted({re.sub(r"\.xz$", "", f) for f in os.listdir(bdir) if re.match(r"pinbench.*\.json", f)})
+        rows = calibrate(st, [store.resolve(os.path.join(bdir, f)) for f in sets], mode)
     except PinlabError as e:
         return [f"calibration: {e}"]
     bad = [r for r in rows if r["judged"] and (r["ratio"] is None or not LOW <= r["ratio"] <= HIGH)]

@@ -103,15 +103,15 @@ def variant_changes(run, backing="anon", paths=None, metric="ns_per_page"):
 
 # ---- the answer: each variant against baseline, generated --------------------
 
-ANSWER_ROWS = [  # (path, backing, pages per call or 0 = all, set): what each variant moves
-    ("pin_longterm", "anon", 1, "default"), ("pin_longterm", "anon", 512, "default"),
+ANSWER_ROWS = [  # (path, backing, pages per call or 0 = all, set[:VMAs]): what each variant moves
+    ("pin_longterm", "anon", 1, "percall"), ("pin_longterm", "anon", 512, "default"),
     ("pin_longterm", "anon", 0, "default"),
     ("pin_longterm", "anon", 0, "vmas:64"), ("pin_longterm", "anon", 0, "vmas:1024"),
-    ("pin_remote_longterm", "anon", 1, "default"), ("pin_remote_longterm", "anon", 512, "default"),
+    ("pin_remote_longterm", "anon", 1, "percall"), ("pin_remote_longterm", "anon", 512, "default"),
     ("pin_remote_longterm", "anon", 0, "vmas:1024"),
-    ("pin_fast_longterm", "anon", 1, "default"), ("pin_fast_longterm", "anon", 512, "default"),
+    ("pin_fast_longterm", "anon", 1, "percall"), ("pin_fast_longterm", "anon", 512, "default"),
     ("gup_fast", "anon", 512, "default"), ("pin_remote", "anon", 512, "default"),
-    ("pin_fast_longterm", "devdax", 1, "default"), ("pin_fast_longterm", "devdax", 512, "default"),
+    ("pin_fast_longterm", "devdax", 1, "percall"), ("pin_fast_longterm", "devdax", 512, "default"),
     ("pin_longterm", "devdax", 512, "default"), ("pin_longterm", "hugetlb_1g", 512, "default"),
 ]
 
@@ -121,19 +121,23 @@ def answer(run, mode, alpha=0.05):
     from baseline on the rows above, from boot-series comparisons (flagged
     changes in bold), and generated sentences: the per-call and per-page
     cost a variant adds on each long-term path (from 1 and 512 pages per
-    call: change(ppc) = per_call / ppc + per_page)."""
+    call, per page: change(ppc) = per_call / ppc + per_page; the two come
+    from the percall set's 4 MiB and the default set's 64 MiB buffers)."""
     from . import compare, env, metrics
-    sets = {s["variant"]: env.with_boots(env.SetRef(run.set_path(s), run, s))
-            for s in run.sets(kind="pinbench", mode=mode, boot=1, placement="default")}
-    vsets = {s["variant"]: env.with_boots(env.SetRef(run.set_path(s), run, s))
-             for s in run.sets(kind="pinbench", mode=mode, boot=1, placement="vmas")}
-    if "baseline" not in sets or len(sets) < 2:
+    def results(placement):
+        sets = {s["variant"]: env.with_boots(env.SetRef(run.set_path(s), run, s))
+                for s in run.sets(kind="pinbench", mode=mode, boot=1, placement=placement)}
+        return {v: compare.result(sets["baseline"], sets[v], None, alpha) for v in sets
+                if v != "baseline" and "baseline" in sets}
+    res = results("default")
+    if not res:
         raise PinlabError(f"{run.path}: the answer needs baseline and a variant in {mode} mode")
-    others = [v for v in run.index.get("variants", []) if v in sets and v != "baseline"]
+    others = [v for v in run.index.get("variants", []) if v in res]
     metric = metrics.primary("pinbench", mode)
-    res = {v: compare.result(sets["baseline"], sets[v], None, alpha) for v in others}
-    vres = {v: compare.result(vsets["baseline"], vsets[v], None, alpha) for v in others
-            if "baseline" in vsets and v in vsets}
+    by_set = {"default": res, "percall": results("percall"), "vmas": results("vmas")}
+    # runs before the sets were split had every row in the default set
+    for k in ("percall", "vmas"):
+        by_set[k] = by_set[k] or res
 
     def row(res_v, path, backing, ppc, vmas):
         pat = re.compile(rf"^gup_test\.{path}/{backing}/size_kb:\d+/ppc:{ppc}/vmas:{vmas}/write:1/")
@@ -150,7 +154,7 @@ def answer(run, mode, alpha=0.05):
           "|---|---|---|---|---|" + "---|" * len(others)]
     for path, backing, ppc, where in ANSWER_ROWS:
         vmas = where.split(":")[1] if where.startswith("vmas") else "1"
-        src = vres if where.startswith("vmas") else res
+        src = by_set[where.split(":")[0]]
         base, cells = None, []
         for v in others:
             if v not in src:
@@ -173,7 +177,9 @@ def answer(run, mode, alpha=0.05):
     sentences = []
     for v in others:
         for path in ("pin_longterm", "pin_remote_longterm", "pin_fast_longterm"):
-            r1, _ = row(res[v], path, "anon", 1, 1)
+            if v not in by_set["percall"]:
+                continue
+            r1, _ = row(by_set["percall"][v], path, "anon", 1, 1)
             r512, _ = row(res[v], path, "anon", 512, 1)
             if not (r1 and r512) or not (r1["significant"] or r512["significant"]):
                 continue
