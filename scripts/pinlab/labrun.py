@@ -460,6 +460,8 @@ def boot_all(p, index, kernels, failed, initrd, tmp, out, accel):
 
     def one(x):
         v, mode, b = x
+        if STOPPING.is_set():       # a queued boot of a stopped run never starts
+            return
         ok = boot_one(p, index, lock, kernels[v]["path"], initrd, os.path.join(tmp, store.boot_id(v, mode, b)),
                       out, v, mode, b, accel)
         if not ok:
@@ -472,6 +474,8 @@ def boot_all(p, index, kernels, failed, initrd, tmp, out, accel):
             f.result()
     except BaseException:
         STOPPING.set()
+        Boot.kill_all()
+        ex.shutdown(wait=True, cancel_futures=True)
         Boot.kill_all()
         raise
     finally:

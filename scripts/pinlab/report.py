@@ -240,9 +240,15 @@ def floor_lines(run, ref, base, metric, mode):
     fl = aa_floor(ref, metric)
     if not fl:
         return []
+    seeds = [(run.boot(b.rec.get("boot_id")) or {}).get("seed", 0) for b in ref.boots]
+    if len(set(seeds)) < len(seeds) or not all(seeds):
+        worst = max(m for m, _ in fl.values())
+        return ["", f"## Repeatability: {base} over {len(ref.boots)} boots of one layout ({mode})", "",
+                f"These boots were not perturbed (seeds {seeds}): their largest spread, {worst:.2f} %, is the "
+                "repeatability of one image, not an A/A floor of the kernel."]
     with open(os.path.join(run.path, f"aa-floor-{mode}.json"), "w") as f:
         json.dump(dict(variant=base, mode=mode, metric=metric, boots=len(ref.boots),
-                       seeds=[b.rec.get("boot") for b in ref.boots],
+                       seeds=seeds,
                        floor={g: dict(max_pct=round(m, 3), median_pct=round(md, 3)) for g, (m, md) in fl.items()}),
                   f, indent=1)
     worst = max(fl.items(), key=lambda kv: kv[1][0])

@@ -6,7 +6,6 @@ the run's order), never from typed lists."""
 import re
 import statistics
 
-from scipy.stats import mannwhitneyu
 
 from . import PinlabError, metrics, store
 
@@ -35,69 +34,72 @@ def order(keys, i):
 
 
 def variant_figures(run, variant="baseline"):
-    """Deterministic median | wall-clock median [min-max] per path x backing."""
-    wall, det = load(run, variant, "wallclock"), load(run, variant, "deterministic")
-    if not wall or not det:
-        raise PinlabError(f"{run.path}: {variant} needs a wall-clock and a deterministic set")
-    size = re.search(r"size_kb:(\d+)", next(iter(wall)))[1]
-    paths = [p.removeprefix(PREFIX) for p in order(wall, 0)]
-    backings = order(wall, 1)
+    """One table per mode (never two units in one table): the median per
+    path x backing at each pages-per-call, 1 VMA, of the variant's first
+    boot; the wall-clock one with [min-max] over the repetitions."""
     out = []
-    for ppc in ("1", "512", "0"):
-        out += [f"\n{variant}, {int(size) // 1024} MiB, {ppc if ppc != '0' else 'all'} pages per call, 1 VMA: "
-                "deterministic instructions/page | wall-clock ns/page median [min-max] over the repetitions\n",
-                "| path | " + " | ".join(backings) + " |", "|---|" + "---|" * len(backings)]
-        for p in paths:
-            cells = []
-            for bk in backings:
-                k = f"{PREFIX}{p}/{bk}/size_kb:{size}/ppc:{ppc}/vmas:1/write:1"
-                if det.get(k) and wall.get(k):
-                    w = wall[k]
-                    cells.append(f"{statistics.median(det[k]):.0f} \\| {statistics.median(w):.0f} "
-                                 f"[{min(w):.0f}-{max(w):.0f}]")
-                else:
-                    cells.append("refused/skipped")
-            out.append(f"| {p} | " + " | ".join(cells) + " |")
-    out += [f"\n{variant}, anon, all pages in one call: deterministic instructions/page against the VMA count\n",
-            "| path | 1 VMA | 64 VMAs | 1024 VMAs |\n|---|---|---|---|"]
-    for p in paths:
-        v = [f"{statistics.median(det[k]):.1f}" if det.get(k) else "-"
-             for k in (f"{PREFIX}{p}/anon/size_kb:{size}/ppc:0/vmas:{n}/write:1" for n in (1, 64, 1024))]
-        out.append(f"| {p} | " + " | ".join(v) + " |")
+    for mode, what in (("deterministic", "instructions/page"), ("wallclock", "ns/page")):
+        data = load(run, variant, mode)
+        if not data:
+            continue
+        keys = [k for k in data if k.endswith("/vmas:1/write:1")]
+        paths = [p.removeprefix(PREFIX) for p in order(keys, 0)]
+        backings = order(keys, 1)
+        for ppc in ("1", "512", "0"):
+            rows = []
+            for p in paths:
+                cells = []
+                for bk in backings:
+                    k = next((k for k in keys if k.startswith(f"{PREFIX}{p}/{bk}/") and f"/ppc:{ppc}/" in k), None)
+                    v = data.get(k) if k else None
+                    cells.append("-" if not v else f"{statistics.median(v):.1f}" if mode == "deterministic"
+                                 else f"{statistics.median(v):.0f} [{min(v):.0f}-{max(v):.0f}]")
+                rows.append(f"| {p} | " + " | ".join(cells) + " |")
+            if all(set(r.split(" | ")[1:]) <= {"-", "- |"} for r in rows):
+                continue
+            out += [f"\n{variant}, {mode}: {what}, {ppc if ppc != '0' else 'all'} pages per call, 1 VMA "
+                    f"('-': refused, skipped or not in the matrix)\n",
+                    "| path | " + " | ".join(backings) + " |", "|---|" + "---|" * len(backings)] + rows
+    if not out:
+        raise PinlabError(f"{run.path}: no pinbench set of {variant}")
     return out
 
 
-def cell(d, bd, w, bw):
-    dc = f"{(statistics.median(d) / statistics.median(bd) - 1) * 100:+.1f}%" if d and bd else "-"
-    if not (w and bw):
-        return f"{dc} \\| -"
-    ch = (statistics.median(w) / statistics.median(bw) - 1) * 100
-    pv = 1.0 if w == bw else mannwhitneyu(bw, w, alternative="two-sided").pvalue
-    return f"{dc} \\| {ch:+.1f}% p={pv:.3f}{'*' if pv < 0.05 and abs(ch) > 2 else ''}"
-
-
 def variant_changes(run, backing="anon", paths=None, metric="ns_per_page"):
-    """Each variant's change from baseline on one backing, deterministic | wall-clock."""
-    variants = [v for v in run.index.get("variants", []) if load(run, v, "wallclock", metric)]
-    if "baseline" not in variants:
-        raise PinlabError(f"{run.path}: no baseline wall-clock set")
-    det = {v: load(run, v, "deterministic", metric) for v in variants}
-    wall = {v: load(run, v, "wallclock", metric) for v in variants}
-    others = [v for v in variants if v != "baseline"]
+    """Each variant's change from baseline on one backing, one table per
+    mode, from compare's boot-series (or one-boot) comparisons: '*' flagged."""
+    from . import compare, env
     paths = paths or [PREFIX + p for p in ("pin_longterm", "pin_fast_longterm", "pin_remote_longterm",
                                            "pin_remote", "gup_remote")]
-    out = [f"{metric} on {backing}: baseline, and each variant's change from it "
-           f"(deterministic | wall-clock median, p)\n",
-           "| path | ppc | vmas | baseline det | " + " | ".join(others) + " |",
-           "|---|---|---|---|" + "---|" * len(others)]
-    for key in sorted(k for k in wall["baseline"] if k.split("/")[1] == backing and k.split("/")[0] in paths):
-        p = key.split("/")
-        ppc = "all" if p[3] == "ppc:0" else p[3].split(":")[1]
-        bd = det["baseline"].get(key)
-        cells = [cell(det[v].get(key), bd, wall[v].get(key), wall["baseline"].get(key)) for v in others]
-        base = f"{statistics.median(bd):.1f}" if bd else "-"
-        out.append(f"| {p[0].removeprefix(PREFIX)} | {ppc} | {p[4].split(':')[1]} | {base} | "
-                   + " | ".join(cells) + " |")
+    out = []
+    for mode in ("deterministic", "wallclock"):
+        sets = {}
+        for s in run.sets(kind="pinbench", mode=mode, boot=1):
+            sets.setdefault(s["placement"], {})[s["variant"]] = env.with_boots(env.SetRef(run.set_path(s), run, s))
+        for placement, vs in sets.items():
+            if "baseline" not in vs or len(vs) < 2:
+                continue
+            others = [v for v in run.index.get("variants", []) if v in vs and v != "baseline"]
+            res = {v: compare.result(vs["baseline"], vs[v], metric) for v in others}
+            unit = next(iter(res.values()))["unit"]
+            rows = {}
+            for v, r in res.items():
+                for x in r["rows"]:
+                    p = x["name"].split("/")
+                    if p[1] == backing and p[0] in paths:
+                        rows.setdefault(x["name"], {})[v] = x
+            if not rows:
+                continue
+            out += [f"\n{mode}, set {placement}: {unit} on {backing}, baseline's median and each variant's change "
+                    f"('*': flagged by compare)\n",
+                    "| benchmark | baseline | " + " | ".join(others) + " |", "|---|---|" + "---|" * len(others)]
+            for name, by_v in sorted(rows.items()):
+                base = next(iter(by_v.values()))["median_a"]
+                cells = [f"{by_v[v]['change_pct']:+.1f} %{' *' if by_v[v]['significant'] else ''}" if v in by_v
+                         else "-" for v in others]
+                out.append(f"| {compare.short(name)} | {base:.1f} | " + " | ".join(cells) + " |")
+    if not out:
+        raise PinlabError(f"{run.path}: no baseline and variant sets to compare on {backing}")
     return out
 
 
