@@ -35,7 +35,7 @@ def run_entry(run, out_dir, bench, runs):
                  if os.path.exists(os.path.join(run.path, "report.md")) else None, sets=[])
     loaded = {}
     for s in sorted(run.sets(placement="default", boot=1), key=lambda s: (s["series"], s["mode"])):
-        ref = env.SetRef(run.set_path(s), run, s)
+        ref = env.with_boots(env.SetRef(run.set_path(s), run, s))   # its boots are the samples
         try:
             _, reps, _ = store.load_gbench(ref.path, env.mode_of(ref))
         except PinlabError as e:
@@ -91,12 +91,12 @@ def add_flags(flags, a, b, metric, alpha, floor, rid, what):
     except PinlabError:
         return
     basis = ("deterministic" if res["env_a"].get("mode") == res["env_b"].get("mode") == "deterministic"
-             else "wall-clock")
+             else "wall-clock") + (f", {res['boots_a']} vs {res['boots_b']} boots" if res.get("by_boot") else "")
     for r in res["rows"]:
         if r["significant"]:
             flags.append(dict(run=rid, what=what, name=short(r["name"]), a=round(r["median_a"], 2),
                               b=round(r["median_b"], 2), change=round(r["change_pct"], 2),
-                              ci=None if r["exact"] else [round(r["ci_lo"], 2), round(r["ci_hi"], 2)],
+                              ci=None if r["exact"] or r.get("boots") else [round(r["ci_lo"], 2), round(r["ci_hi"], 2)],
                               p=r["p"], q=r["q"], verdict=r["verdict"],
                               warn=[w for w in res["warnings"] if "accelerators" in w or "hosts" in w],
                               basis=basis))
