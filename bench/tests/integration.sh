@@ -153,11 +153,47 @@ else
 	ok "# SKIP not root or no setpriv: cannot test the unprivileged run"
 fi
 
+# --seed perturbs the layout: the cases run in a seed-chosen order (the same
+# for the same seed), the context records the seed; --unit instructions
+# names the counters insn_*; --size-for gives one backing its own size
+i=0
+for s in 1 2 1; do
+	i=$((i + 1))
+	"$pb" --probe=process_vm,procmem --backing=anon,memfd --size=1M --size-for=memfd:2M --ppc=all \
+		--dir="$dir" --benchmark_min_time=0.005 --seed="$s" --unit=instructions \
+		--benchmark_format=json >"$tmp/seed.$i.json" 2>/dev/null || true
+done
+if r="$(/usr/bin/python3 - "$tmp"/seed.1.json "$tmp"/seed.2.json "$tmp"/seed.3.json <<'PY'
+import json, sys
+d = [json.load(open(f)) for f in sys.argv[1:]]
+order = [[b["name"] for b in x["benchmarks"] if b.get("run_type") == "iteration"] for x in d]
+seeds = [x["context"]["layout_seed"] for x in d]
+insn = all("insn_per_page" in b and "ns_per_page" not in b for x in d for b in x["benchmarks"]
+           if not b.get("error_occurred"))
+sizes = {b["name"].split("/")[1]: b["name"].split("/")[2] for b in d[0]["benchmarks"]}
+ok = (order[0] != order[1] and order[0] == order[2] and sorted(order[0]) == sorted(order[1])
+      and seeds == ["1", "2", "1"] and insn and sizes.get("memfd") == "size_kb:2048"
+      and sizes.get("anon") == "size_kb:1024")
+print(f"{len(order[0])} benchmarks, seeds {seeds}, order differs between seeds 1 and 2, repeats for 1; "
+      f"insn_* counters; memfd {sizes.get('memfd')}, anon {sizes.get('anon')}")
+sys.exit(0 if ok else 1)
+PY
+)"; then ok "--seed, --unit, --size-for: $r"
+else notok "--seed, --unit, --size-for: ${r:-}"; fi
+for bad in --size-for=nosuch:1M --size-for=anon --cpu=x --cpu=0,y --unit=parsecs --seed=0; do
+	set +e
+	"$pb" --backing=anon --size=1M "$bad" >"$tmp/bad" 2>&1
+	rc=$?
+	set -e
+	if [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/bad")" -eq 1 ]; then ok "bad $bad: one line, exit 2"
+	else notok "bad $bad: exit $rc"; sed 's/^/# /' "$tmp/bad"; fi
+done
+
 # no leaks in pinbench's own code (AddressSanitizer + LeakSanitizer)
 if [ -x "$top/bench/pinbench-asan" ]; then
 	check "ASan/LSan: a run is clean" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		"$top/bench/pinbench-asan" --backing=anon,thp,memfd --size=4M --ppc=512 --vmas=1,2 \
-		--dir="$dir" --benchmark_min_time=0.005
+		--dir="$dir" --benchmark_min_time=0.005 --seed=3 --cpu=0 --size-for=memfd:2M --unit=instructions
 	check "ASan/LSan: --list is clean" env ASAN_OPTIONS=detect_leaks=1 \
 		"$top/bench/pinbench-asan" --list
 	set +e

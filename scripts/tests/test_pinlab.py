@@ -518,3 +518,24 @@ def test_calibration_pairs_the_selftest_with_pinbench_and_fails_outside_ten_perc
     assert "did not finish" in calibration.write(str(tmp_path), "deterministic")[0]
     (tmp_path / "calibration-selftest.txt").write_text(SELFTEST.replace("case -L shmem", "case -L hugetlb"))
     assert "pinbench has no" in calibration.write(str(tmp_path), "deterministic")[0]
+
+
+def test_a_boots_seed_pads_its_initramfs_with_a_valid_cpio(tmp_path):
+    import subprocess
+    from pinlab import labrun
+    base = tmp_path / "base.cpio"
+    base.write_bytes(b"070701" + b"0" * 100)   # stands for the lab's archive: copied unchanged
+    assert labrun.padded_initrd(str(base), 0, str(tmp_path)) == str(base)
+    sizes = {}
+    for seed in (1, 2):
+        out = labrun.padded_initrd(str(base), seed, str(tmp_path))
+        data = open(out, "rb").read()
+        assert data.startswith(base.read_bytes())
+        pad = data[len(base.read_bytes()):].lstrip(b"\0")
+        x = tmp_path / f"x{seed}"
+        x.mkdir()
+        r = subprocess.run(["cpio", "-i", "--quiet", "-D", str(x)], input=pad, capture_output=True)
+        assert r.returncode == 0, r.stderr
+        sizes[seed] = (x / "pinlab-pad").stat().st_size
+        assert sizes[seed] == (seed * 2654435761 % 256) * 4096
+    assert sizes[1] != sizes[2]
