@@ -195,7 +195,8 @@ else notok "broken variant (exit $rc)"; sed 's/^/# /' "$tmp/fail.log" | tail -5;
 if grep -q "^variant baseline wallclock boot 1: FAILED: hung: killed after 8 s" "$m" 2>/dev/null; then
 	ok "the run went on to baseline; its boot was killed at --timeout and recorded as hung"
 else notok "timeout not recorded"; sed 's/^/# /' "$m" 2>/dev/null; fi
-if ! pgrep -f "qemu-system-x86_64.*pinlab-vm" >/dev/null; then ok "no VM left running"
+# this test's own runs only: a lab run of someone else's may be going on
+if ! pgrep -f "qemu-system-x86_64.*pinlab-vm\.(labtest|control|failtest)\." >/dev/null; then ok "no VM left running"
 else notok "a VM is still running"; fi
 # a run stopped from outside takes its VM with it: SIGTERM (as CI or a
 # user's kill) is caught; SIGKILL cannot be, and the VM's parent-death
