@@ -49,6 +49,9 @@ def parse(argv):
     ap.add_argument("--boots", type=int, default=1,
                     help="boots per variant and mode (1-9): the unit of replication; each boot's layout is "
                          "perturbed by its seed (the boot number), wall-clock boots interleave A B A B")
+    ap.add_argument("--first-seed", type=int, default=1,
+                    help="boot N has seed FIRST_SEED + N - 1 (default 1): another run's boots of the same "
+                         "kernels get other layouts, for an A/A across runs")
     ap.add_argument("--no-perturb", action="store_true",
                     help="every boot the same layout (seed 0): boots of one image must then repeat exactly")
     ap.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
@@ -75,6 +78,8 @@ def make_plan(a):
             raise PinlabError(f"run: unknown mode '{m}' (wallclock, deterministic)")
     if not 1 <= a.boots <= 9:
         raise PinlabError("run: --boots must be 1-9")
+    if not 1 <= a.first_seed <= 10 ** 6:
+        raise PinlabError("run: --first-seed must be 1-1000000")
     if a.timeout < 1:
         raise PinlabError("run: --timeout must be seconds")
     parallel = a.parallel or max(1, (os.cpu_count() or 1))
@@ -105,8 +110,9 @@ def make_plan(a):
 
 
 def seed_of(p, boot):
-    """The boot's layout perturbation: its number, or 0 with --no-perturb."""
-    return 0 if p["args"].no_perturb else boot
+    """The boot's layout perturbation: --first-seed + its number - 1, or 0
+    with --no-perturb."""
+    return 0 if p["args"].no_perturb else p["args"].first_seed + boot - 1
 
 
 def job_for(p, variant, mode, boot, jobdir):
@@ -380,15 +386,16 @@ def manifest_lines(p, accel, initrd_names):
     det = vm["deterministic"]
     lines = [("run", p["id"]),
              ("command", f"scripts/lab run --variants {a.variants} --matrix {a.matrix} --modes {','.join(p['modes'])} "
-                         f"--boots {a.boots}{' --no-perturb' if a.no_perturb else ''} --accel {a.accel} "
+                         f"--boots {a.boots}{' --no-perturb' if a.no_perturb else ''}"
+                         f"{f' --first-seed {a.first_seed}' if a.first_seed != 1 else ''} --accel {a.accel} "
                          f"--parallel {p['parallel']} --id {p['id']}"),
              ("modes", ",".join(p["modes"]))]
     if "deterministic" in p["modes"]:
         lines.append(("deterministic", f"QEMU TCG -icount {det['icount']}, {det['smp']} vCPU, -cpu {det['cpu']}, "
                                        f"RTC {det['rtc']}: kernel times are instruction counts (1 ns = 1 instruction)"))
     lines.append(("layouts", "every boot seed 0 (--no-perturb): boots of one image repeat" if a.no_perturb else
-                  "boot N has seed N: an initramfs pad of (N * 2654435761 % 256) * 4 KiB and pinbench --seed=N "
-                  "(benchmark order, buffer addresses)"))
+                  f"boot N has seed S = N + {a.first_seed - 1}: an initramfs pad of (S * 2654435761 % 256) * 4 KiB "
+                  "and pinbench --seed=S (benchmark order, buffer addresses)"))
     if "wallclock" in p["modes"]:
         lines.append(("wallclock accel", f"{accel} ({vm['wallclock']['smp']} vCPUs)"
                       + (", chosen by --accel auto" if a.accel == "auto" else "")))
@@ -452,7 +459,8 @@ def boot_all(p, index, kernels, failed, initrd, tmp, out, accel):
     their figures) run --parallel at a time; wall-clock boots never overlap
     anything."""
     todo = [(v, m, b) for v, m, b in p["boots"] if v in kernels and v not in failed]
-    say("layouts: boot N has seed N (initramfs pad, pinbench --seed)" if not p["args"].no_perturb
+    say(f"layouts: boot N has seed N + {p['args'].first_seed - 1} (initramfs pad, pinbench --seed)"
+        if not p["args"].no_perturb
         else "layouts: every boot seed 0 (--no-perturb)")
     det = [x for x in todo if x[1] == "deterministic"]
     wall = [x for x in todo if x[1] != "deterministic"]

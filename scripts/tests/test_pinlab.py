@@ -331,6 +331,7 @@ def plan_of(*argv):
     (["--variants", "Bad_Name"], "bad variant name"),
     (["--variants", "baseline", "--matrix", "nosuch"], "unknown matrix 'nosuch'"),
     (["--variants", "baseline", "--parallel", "99"], "--parallel must be 1-64"),
+    (["--variants", "baseline", "--first-seed", "0"], "--first-seed must be 1-1000000"),
 ])
 def test_run_plan_refuses_bad_input(argv, msg):
     with pytest.raises(PinlabError, match=msg):
