@@ -44,17 +44,9 @@ def sentences(variant, res, unit):
                 f"against its own A/A spread (median spread {aa:.2f} %, floor {res['floor']} %): ")
         if not sig:
             return [head + f"no benchmark of {len(rows)} differs from {res['label_a']} beyond it."]
-        out = [head + f"{len(sig)} of {len(rows)} benchmarks differ from {res['label_a']} ({worse} worse, "
-                      f"{better} better), their boot ranges disjoint."]
-        by_path = {}
-        for r in sig:
-            by_path.setdefault(parse_name(r["name"])[0], []).append(r)
-        for path, rs in sorted(by_path.items(), key=lambda kv: -max(abs(r["change_pct"]) for r in kv[1])):
-            out.append(path_sentence(path, rs, unit))
-        quiet = sorted({parse_name(r["name"])[0] for r in rows} - set(by_path))
-        if quiet:
-            out.append(f"- no difference beyond the A/A spread on {', '.join(quiet)}.")
-        return out
+        return [head + f"{len(sig)} of {len(rows)} benchmarks differ from {res['label_a']} ({worse} worse, "
+                       f"{better} better), their boot ranges disjoint."] + \
+            by_path_sentences(rows, sig, unit, "no difference beyond the A/A spread")
     if "qemu" in ea and "qemu" in eb and ea.get("mode") == eb.get("mode") == "wallclock":
         lo, hi = min(r["change_pct"] for r in rows), max(r["change_pct"] for r in rows)
         return [f"**{variant}**: not shown by these figures. Wall-clock, one VM boot per side: the repetitions "
@@ -68,16 +60,21 @@ def sentences(variant, res, unit):
     how = ("exactly (constant repetitions on both sides, no test)" if exact == len(sig) else
            f"by test (q < {res['alpha']})" if not exact else
            f"{exact} exactly (constant repetitions, no test) and {len(sig) - exact} by test (q < {res['alpha']})")
-    out = [f"**{variant}**: {len(sig)} of {len(rows)} benchmarks differ from {res['label_a']} beyond the "
-           f"{res['floor']} % floor ({worse} worse, {better} better), {how}."]
-    by_path = {}
+    return [f"**{variant}**: {len(sig)} of {len(rows)} benchmarks differ from {res['label_a']} beyond the "
+            f"{res['floor']} % floor ({worse} worse, {better} better), {how}."] + \
+        by_path_sentences(rows, sig, unit, "no significant difference")
+
+
+def by_path_sentences(rows, sig, unit, quiet_text):
+    """A sentence per path with flagged changes, largest first, then the quiet paths."""
+    by_path, out = {}, []
     for r in sig:
         by_path.setdefault(parse_name(r["name"])[0], []).append(r)
     for path, rs in sorted(by_path.items(), key=lambda kv: -max(abs(r["change_pct"]) for r in kv[1])):
         out.append(path_sentence(path, rs, unit))
     quiet = sorted({parse_name(r["name"])[0] for r in rows} - set(by_path))
     if quiet:
-        out.append(f"- no significant difference on {', '.join(quiet)}.")
+        out.append(f"- {quiet_text} on {', '.join(quiet)}.")
     return out
 
 
