@@ -515,6 +515,9 @@ def test_calibration_pairs_the_selftest_with_pinbench_and_fails_outside_ten_perc
     # 52 vs 40000/1024 = 39.06: ratio 1.33, outside 0.9-1.1: the boot fails; thp is reported, not judged
     assert len(why) == 1 and "pin_longterm shmem" in why[0] and "outside 0.9-1.1" in why[0]
     assert not r["gup_test.gup_fast thp"]["judged"] and r["gup_test.gup_fast thp"]["ratio"] < 0.2
+    # a wall-clock boot's calibration is reported, not judged
+    assert calibration.write(str(tmp_path), "wallclock") == []
+    assert not any(r["judged"] for r in json.loads((tmp_path / "calibration.json").read_text())["rows"])
     (tmp_path / "calibration-selftest.txt").write_text(SELFTEST.replace("calibration: done\n", ""))
     assert "did not finish" in calibration.write(str(tmp_path), "deterministic")[0]
     (tmp_path / "calibration-selftest.txt").write_text(SELFTEST.replace("case -L shmem", "case -L hugetlb"))
