@@ -457,7 +457,8 @@ def test_boot_series_flags_only_beyond_the_aa_spread_and_disjoint():
     assert not rows["overlap"]["significant"]                    # +3 % but inside A's 4 % spread
     # +3 %, beyond both spreads (1.5 %, 1.9 %), but a boot of A lies above one of B
     assert rows["touch"]["change_pct"] > max(rows["touch"]["aa_pct"], 0.5) and not rows["touch"]["significant"]
-    assert all(r["p"] is None for r in rows.values())            # 3 vs 3 boots: no test can reach 0.05
+    # Welch's t on the boots' medians, BH over the rows: the shift passes it, the A/A does not
+    assert rows["shift"]["q"] < 0.05 and rows["aa"]["q"] > 0.05
     # a committed A/A floor of the path x backing raises the bar
     rows = {r["name"]: r for r in compare.compare_boots(a, b, "insn_per_page", floor=0.5,
                                                           aa_floor={"shift": 5.0})}
@@ -543,3 +544,20 @@ def test_a_boots_seed_pads_its_initramfs_with_a_valid_cpio(tmp_path):
         sizes[seed] = (x / "pinlab-pad").stat().st_size
         assert sizes[seed] == (seed * 2654435761 % 256) * 4096
     assert sizes[1] != sizes[2]
+
+
+def test_a_planted_change_over_four_boots_survives_the_fdr_and_an_aa_does_not():
+    """4 vs 4 boots of a 14-benchmark matrix: Mann-Whitney's smallest p (0.029) would not survive
+    Benjamini-Hochberg; the boots' test must let a planted +20 % through and keep an A/A out."""
+    from pinlab import compare
+    names = [f"b{i}" for i in range(14)]
+    base = [100 + i for i in range(14)]
+    jitter = [0.0, 0.3, -0.2, 0.1]
+
+    def series(shift):
+        return boots(*({n: (v + 20 if n == "b0" and shift else v) * (1 + j / 100) for n, v in zip(names, base)}
+                       for j in jitter))
+    rows = {r["name"]: r for r in compare.compare_boots(series(False), series(True), "insn_per_page")}
+    assert rows["b0"]["significant"] and [n for n, r in rows.items() if r["significant"]] == ["b0"]
+    aa = compare.compare_boots(series(False)[:2], series(False)[2:], "insn_per_page")
+    assert not any(r["significant"] for r in aa)
