@@ -21,6 +21,7 @@ import os
 import random
 import re
 import statistics
+import warnings
 
 from . import TOP, PinlabError, env, metrics, store
 from .names import short
@@ -112,7 +113,9 @@ def compare_boots(boots_a, boots_b, metric, alpha=0.05, floor=0.5, aa_floor=None
         # on either side there is no test, only the rule below
         p = None
         if statistics.pvariance(a) + statistics.pvariance(b) > 0:
-            p = float(ttest_ind(a, b, equal_var=False).pvalue)
+            with warnings.catch_warnings():   # nearly identical boots: scipy warns, the rule decides
+                warnings.simplefilter("ignore", RuntimeWarning)
+                p = float(ttest_ind(a, b, equal_var=False).pvalue)
             p = None if math.isnan(p) else p
         min_p = 0.0
         parts = name.split("/")
