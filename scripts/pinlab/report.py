@@ -294,7 +294,8 @@ def calibration_lines(run, mode):
         if b["mode"] != mode or "calibration.json" not in b["files"]:
             continue
         path = os.path.join(run.path, b["files"]["calibration.json"])
-        ratios.setdefault(b["variant"], []).extend(r["ratio"] for r in store.load_json(path)["rows"])
+        ratios.setdefault(b["variant"], []).extend((r["ratio"], r.get("judged", True))
+                                                   for r in store.load_json(path)["rows"])
         if b["boot"] == 1:
             tabs[b["variant"]] = calibration.table(path)
     if not tabs:
@@ -304,8 +305,10 @@ def calibration_lines(run, mode):
           "pinbench's gup_test probes run too (`scripts/guest/calibrate.sh`); ratio = pinbench / selftest, per "
           "page. A ratio outside 0.9-1.1 fails the boot."]
     for v in sorted(tabs, key=lambda x: (x != "baseline", x)):
-        rs = ratios[v]
-        md += ["", f"{v}: {len(rs)} ratios over its boots, {min(rs):.3f} to {max(rs):.3f}; its first boot:", ""]
+        judged = [r for r, j in ratios[v] if j]
+        md += ["", f"{v}: {len(judged)} judged ratios over its boots"
+                   + (f", {min(judged):.3f} to {max(judged):.3f}" if judged else "")
+                   + f" ({len(ratios[v]) - len(judged)} reported, not judged); its first boot:", ""]
         md += tabs[v]
     return md
 
