@@ -87,14 +87,14 @@ def path_sentence(path, rs, unit):
            "better" if all(r["verdict"] == "better" for r in rs) else "changed")
     return (f"- {path}: {len(rs)} benchmark{'s' if len(rs) > 1 else ''} {way} "
             f"(median change {med:+.1f} %); largest {big['change_pct']:+.1f} % on {backing} at "
-            f"{where(params, pages)} ({big['median_a']:.0f} -> {big['median_b']:.0f} {unit}, {stat_text(big)}).")
+            f"{where(params, pages)} ({big['median_a']:.4g} -> {big['median_b']:.4g} {unit}, {stat_text(big)}).")
 
 
 def stat_text(r):
     """What backs a row: boots against their A/A spread, exact (constant
     repetitions), or its CI, p and q."""
     if r.get("boots"):
-        return (f"boots {r['min_a']:.0f}-{r['max_a']:.0f} vs {r['min_b']:.0f}-{r['max_b']:.0f}, A/A spread "
+        return (f"boots {r['min_a']:.4g}-{r['max_a']:.4g} vs {r['min_b']:.4g}-{r['max_b']:.4g}, A/A spread "
                 f"{r['aa_pct']:.2f} %" + (f", q = {r['q']:.3g}" if r["q"] is not None else ""))
     if r["exact"]:
         return "exact: constant repetitions, no test"
