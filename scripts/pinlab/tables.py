@@ -149,9 +149,12 @@ def answer(run, mode, alpha=0.05):
 
     unit = metrics.get(metric).unit
     any_res = next(iter(res.values()))
-    boots = f"{any_res['boots_a']} vs {any_res['boots_b']} boots" if any_res["by_boot"] else "one boot a side"
-    md = [f"{mode}: {unit} per page pinned, baseline's median, and each variant's change from it ({boots}; "
-          f"**bold**: flagged, beyond the A/A spread; 'refused': the variant's kernel refuses the case)", "",
+    how = (f"{any_res['boots_a']} vs {any_res['boots_b']} boots; **bold**: flagged, beyond the A/A spread"
+           if any_res["by_boot"] else
+           f"one boot a side; **bold**: flagged against the {any_res['floor']} % floor, with no A/A spread to "
+           "judge it by")
+    md = [f"{mode}: {unit} per page pinned, baseline's median, and each variant's change from it ({how}; "
+          "'refused': the variant's kernel refuses the case)", "",
           "| path | backing | pages per call | VMAs | baseline | " + " | ".join(others) + " |",
           "|---|---|---|---|---|" + "---|" * len(others)]
     for path, backing, ppc, where in ANSWER_ROWS:
