@@ -188,6 +188,9 @@ def answer(run, mode, alpha=0.05):
             r512, _ = row(res[v], path, "anon", 512, 1)
             if not (r1 and r512) or not (r1["significant"] or r512["significant"]):
                 continue
+            # wall-clock: an unflagged row is inside the boots' noise, which a per-page share would inherit
+            if mode == "wallclock" and not (r1["significant"] and r512["significant"]):
+                continue
             d1, d512 = r1["median_b"] - r1["median_a"], r512["median_b"] - r512["median_a"]
             per_page = (512 * d512 - d1) / 511
             per_call = d1 - per_page
