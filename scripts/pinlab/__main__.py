@@ -165,7 +165,7 @@ def parser():
     d.add_argument("--results", default=os.path.join(TOP, "results"))
     d.add_argument("--out")
     d.add_argument("--alpha", type=float, default=0.05)
-    d.add_argument("--floor", type=float, default=2.0)
+    d.add_argument("--floor", type=float, help="noise floor in %% (default 0.5 between boot series, else 2)")
     d.set_defaults(fn=cmd_dashboard)
     k = sub.add_parser("check", help="a set's verdict: each case measured, skipped or refused as expected")
     k.add_argument("file")

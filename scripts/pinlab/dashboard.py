@@ -102,7 +102,7 @@ def add_flags(flags, a, b, metric, alpha, floor, rid, what):
                               basis=basis))
 
 
-def write(results, out=None, alpha=0.05, floor=2.0):
+def write(results, out=None, alpha=0.05, floor=None):
     if not os.path.isdir(results):
         raise PinlabError(f"{results}: no such directory")
     out = out or os.path.join(results, "dashboard", "index.html")
@@ -114,7 +114,7 @@ def write(results, out=None, alpha=0.05, floor=2.0):
     with open(TEMPLATE) as f:
         page = f.read()
     page = (page.replace("GENERATED", html.escape(f"from {len(data['runs'])} runs, latest {latest}"))
-            .replace("ALPHA", str(alpha)).replace("FLOOR", str(floor)).replace("DATA", blob))
+            .replace("ALPHA", str(alpha)).replace("FLOOR", str(floor if floor is not None else 2.0)).replace("DATA", blob))
     with open(out + ".tmp", "w") as f:
         f.write(page)
     os.replace(out + ".tmp", out)
