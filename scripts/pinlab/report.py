@@ -37,6 +37,9 @@ def sentences(variant, res, unit):
         r = rows[0]
         return [f"**{variant}**: not testable: {r['n_a']} vs {r['n_b']} repetitions cannot reach p < {res['alpha']} "
                 f"(the smallest Mann-Whitney p is {r['min_p']:.3f}); run more repetitions."]
+    out = untested_sentences(variant, rows, untestable, res)
+    if out:
+        return out
     ea, eb = res.get("env_a", {}), res.get("env_b", {})
     if res.get("by_boot"):
         aa = statistics.median(r["aa_pct"] for r in rows)
@@ -63,6 +66,24 @@ def sentences(variant, res, unit):
     return [f"**{variant}**: {len(sig)} of {len(rows)} benchmarks differ from {res['label_a']} beyond the "
             f"{res['floor']} % floor ({worse} worse, {better} better), {how}."] + \
         by_path_sentences(rows, sig, unit, "no significant difference")
+
+
+def untested_sentences(variant, rows, untestable, res):
+    """One boot a side whose repetitions are not all constant: the rows a
+    test cannot judge are said, with their largest changes, instead of
+    counting them as 'no difference'.  [] when every row could be judged."""
+    if not untestable or res.get("by_boot"):
+        return []
+    sig, worse, better = counts(rows)
+    r = untestable[0]
+    big = sorted(untestable, key=lambda x: -abs(x["change_pct"]))[:3]
+    return [f"**{variant}**: {len(rows) - len(untestable)} of {len(rows)} benchmarks could be judged, {len(sig)} "
+            f"of them differ from {res['label_a']} beyond the {res['floor']} % floor ({worse} worse, {better} "
+            f"better). The other {len(untestable)} cannot be: one boot a side with {r['n_a']} vs {r['n_b']} "
+            f"repetitions that are not constant, where the smallest Mann-Whitney p is {r['min_p']:.2f}; their "
+            f"largest changes, unjudged: " + "; ".join(f"{compare.short(x['name'])} {x['change_pct']:+.1f} %"
+                                                       for x in big)
+            + ". Run --boots 2 or more: boots are the samples."]
 
 
 def by_path_sentences(rows, sig, unit, quiet_text):
