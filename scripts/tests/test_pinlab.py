@@ -561,3 +561,13 @@ def test_a_planted_change_over_four_boots_survives_the_fdr_and_an_aa_does_not():
     assert rows["b0"]["significant"] and [n for n, r in rows.items() if r["significant"]] == ["b0"]
     aa = compare.compare_boots(series(False)[:2], series(False)[2:], "insn_per_page")
     assert not any(r["significant"] for r in aa)
+
+
+def test_a_one_boot_report_never_calls_untestable_rows_no_difference():
+    from pinlab import report
+    rows = [dict(name="p/anon/size_kb:4096/ppc:512/vmas:1/write:1", change_pct=70.0, significant=False,
+                 verdict="", testable=False, exact=False, n_a=2, n_b=2, min_p=0.33),
+            dict(name="q/anon/size_kb:4096/ppc:512/vmas:1/write:1", change_pct=0.1, significant=False,
+                 verdict="", testable=True, exact=True, n_a=2, n_b=2, min_p=0.33)]
+    out = " ".join(report.sentences("v", dict(rows=rows, alpha=0.05, floor=2.0, label_a="baseline"), "x"))
+    assert "1 of 2 benchmarks could be judged" in out and "+70.0 %" in out and "no significant" not in out
