@@ -87,21 +87,24 @@ def spread(v):
     return (max(v) - min(v)) / m * 100 if m else math.nan
 
 
+def per_boot_medians(boots, metric):
+    """{name: [each boot's median of metric]} for the benchmarks that ran in
+    every boot; boots: one {name: [repetitions]} per boot."""
+    out = {}
+    for reps in boots:
+        for name, bs in reps.items():
+            vals = [x[metric] for x in bs if metric in x]
+            if vals:
+                out.setdefault(name, []).append(statistics.median(vals))
+    return {k: v for k, v in out.items() if len(v) == len(boots)}
+
+
 def compare_boots(boots_a, boots_b, metric, alpha=0.05, floor=0.5, aa_floor=None):
     """One row per benchmark run in every boot of both sides: boots as samples."""
     lower_better = metrics.get(metric).lower_is_better
     aa_floor = aa_floor or {}
 
-    def per_boot(boots):
-        out = {}
-        for reps in boots:
-            for name, bs in reps.items():
-                vals = [x[metric] for x in bs if metric in x]
-                if vals:
-                    out.setdefault(name, []).append(statistics.median(vals))
-        return {k: v for k, v in out.items() if len(v) == len(boots)}
-
-    pa, pb = per_boot(boots_a), per_boot(boots_b)
+    pa, pb = per_boot_medians(boots_a, metric), per_boot_medians(boots_b, metric)
     rows = []
     for name in sorted(set(pa) & set(pb)):
         a, b = pa[name], pb[name]

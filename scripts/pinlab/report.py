@@ -240,16 +240,10 @@ def aa_floor(ref, metric):
     series (the same kernel, perturbed layouts); {} with a single boot."""
     if not ref.boots:
         return {}
-    per = {}
-    for b in ref.boots:
-        for name, bs in store.load_gbench(b.path, env.mode_of(b))[1].items():
-            vals = [x[metric] for x in bs if metric in x]
-            if vals:
-                per.setdefault(name, []).append(statistics.median(vals))
+    per = compare.per_boot_medians([store.load_gbench(b.path, env.mode_of(b))[1] for b in ref.boots], metric)
     groups = {}
     for name, v in per.items():
-        if len(v) == len(ref.boots):
-            groups.setdefault("/".join(name.split("/")[:2]), []).append(compare.spread(v))
+        groups.setdefault("/".join(name.split("/")[:2]), []).append(compare.spread(v))
     return {g: (max(v), statistics.median(v)) for g, v in sorted(groups.items())}
 
 
@@ -478,10 +472,15 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
         for v, res in results.items():
             md += comparison_lines(run, v, base, res, unit)
             txt_summary += [re.sub(r"\*\*", "", s) for s in sentences(v, res, unit)] + [""]
+    # each other set's comparisons, made once: for its section and the answer
+    presults = {placement: {v: compare.result(psets[base], ref, metric, alpha, floor)
+                            for v, ref in sorted(psets.items()) if v != base}
+                for placement, psets in (placement_sets(run, mode).items() if base else [])
+                if base in psets and len(psets) > 1}
     if base == "baseline" and len(sets) > 1 and run.index["kind"] == "lab":
         from . import tables
         try:
-            amd, asent = tables.answer(run, mode, alpha)
+            amd, asent = tables.answer(run, mode, alpha, by_set={"default": results, **presults})
         except PinlabError:
             amd, asent = [], []
         if amd:
@@ -491,14 +490,10 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
             md += amd + [""] + [f"- {x}" for x in asent]
     if sets and base in sets:
         md += floor_lines(run, sets[base], base, metric, mode)
-    for placement, psets in (placement_sets(run, mode).items() if base else []):
-        if base not in psets or len(psets) < 2:
-            continue
+    for placement, pres in presults.items():
         md += ["", f"## Against {base}: set {placement}", ""]
-        for v, ref in sorted(psets.items()):
-            if v != base:
-                res = compare.result(psets[base], ref, metric, alpha, floor)
-                md += comparison_lines(run, v, base, res, unit, tag=f"-{placement}")
+        for v, res in pres.items():
+            md += comparison_lines(run, v, base, res, unit, tag=f"-{placement}")
     md += calibration_lines(run, mode)
     md += cv_lines(sets, metric)
     if sets and (len(sets) == 1 or not base):

@@ -118,7 +118,7 @@ ANSWER_ROWS = [  # (path, backing, pages per call or 0 = all, set[:VMAs]): what 
 ]
 
 
-def answer(run, mode, alpha=0.05):
+def answer(run, mode, alpha=0.05, by_set=None):
     """(markdown lines, sentences): the answer table, each variant's change
     from baseline on the rows above, from boot-series comparisons (flagged
     changes in bold), and generated sentences: the per-call and per-page
@@ -131,12 +131,16 @@ def answer(run, mode, alpha=0.05):
                 for s in run.sets(kind="pinbench", mode=mode, boot=1, placement=placement)}
         return {v: compare.result(sets["baseline"], sets[v], None, alpha) for v in sets
                 if v != "baseline" and "baseline" in sets}
-    res = results("default")
+    # by_set: {placement: {variant: comparison}} a caller already made (the report)
+    by_set = dict(by_set or {})
+    for k in ("default", "percall", "vmas"):
+        if k not in by_set:
+            by_set[k] = results(k)
+    res = by_set["default"]
     if not res:
         raise PinlabError(f"{run.path}: the answer needs baseline and a variant in {mode} mode")
     others = [v for v in run.index.get("variants", []) if v in res]
     metric = metrics.primary("pinbench", mode)
-    by_set = {"default": res, "percall": results("percall"), "vmas": results("vmas")}
     # runs before the sets were split had every row in the default set
     for k in ("percall", "vmas"):
         by_set[k] = by_set[k] or res
