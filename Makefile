@@ -51,9 +51,9 @@ $(BUILD)/tests/%: $(BUILD)/bench/tests/%.o $(LIB_OBJ) $(GB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CXX) -o $@ $^ $(LDLIBS) -lcmocka
 
-# the base kernel's own gup_test selftest, static, for the lab's calibration
-$(BUILD)/selftests/gup_test: scripts/lab-selftest.sh kernel-patches/6.1/BASE
-	scripts/lab-selftest.sh $@
+# each base kernel's own gup_test selftest, static, for the lab's calibration
+$(BUILD)/selftests/gup_test-%: scripts/lab-selftest.sh kernel-patches/%/BASE
+	scripts/lab-selftest.sh $@ $*
 
 deps:
 	scripts/deps.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build a lab kernel variant (bzImage), cached outside git.
-# Usage: scripts/lab build VARIANT [--any-base] [--force]
+# Usage: scripts/lab build VARIANT[@BASE] [--any-base] [--force]
 # Prints the kernel directory (bzImage, config, build log) on its last line.
 #
 # One source tree and one build directory per config: switching variants puts
@@ -20,9 +20,12 @@ while [ $# -gt 0 ]; do
 	*) [ -z "$variant" ] || usage_die "build: one variant at a time"; variant="$1"; shift ;;
 	esac
 done
-[ -n "$variant" ] || usage_die "usage: scripts/lab build VARIANT [--any-base] [--force]"
+[ -n "$variant" ] || usage_die "usage: scripts/lab build VARIANT[@BASE] [--any-base] [--force]"
 load_variant "$variant"
 load_base
+# the kernel directory's name: NAME for the default base, NAME@BASE otherwise
+label="$variant_name"
+[ "$base_name" = "$default_base" ] || label="$variant_name@$base_name"
 
 mkdir -p "$cache"
 exec 9>"$cache/build.lock"
@@ -32,6 +35,7 @@ flock 9
 [ -f "$TARBALL" ] || die "$TARBALL missing: scripts/deps.sh lab installs $PACKAGE"
 have="$(dpkg-query -W -f='${Version}' "$PACKAGE" 2>/dev/null || true)"
 stamp="$cache/base.sha256"
+[ "$base_name" = "$default_base" ] || stamp="$cache/base-$base_name.sha256"
 if [ ! -f "$stamp" ] || [ "$TARBALL" -nt "$stamp" ]; then
 	sha256sum "$TARBALL" | cut -d' ' -f1 >"$stamp"
 fi
@@ -41,15 +45,8 @@ if [ "$sha" != "$SHA256" ] || [ "$have" != "$VERSION" ]; then
 	[ "$any_base" -eq 1 ] || die "$msg; rerun with --any-base to build on it anyway"
 	say "warning: $msg (--any-base)"
 fi
-pristine="$cache/base-$sha/linux-source-6.1"
-if [ ! -f "$cache/base-$sha/.unpacked" ]; then
-	say "unpacking $TARBALL (once)"
-	rm -rf "$cache/base-$sha"
-	mkdir -p "$cache/base-$sha"
-	tar -C "$cache/base-$sha" -xf "$TARBALL"
-	chmod -R a-w "$pristine"
-	: >"$cache/base-$sha/.unpacked"
-fi
+[ "$sha" = "$SHA256" ] || SHA256="$sha" # --any-base: the tarball as it is
+pristine="$(unpack_base)"
 
 # 2. the config: Debian's own (pinned), modules off, the lab's fragment
 frag="$kp/lab.config"
@@ -96,14 +93,14 @@ fi
 # 3. the variant's series on the tree
 series_files=()
 for p in $SERIES; do
-	[ -f "$kp/$p" ] || die "variant $variant: series names $p, not in $kp"
+	[ -f "$kp/$p" ] || die "variant $variant: series names $p, not in ${kp#"$top"/}"
 	series_files+=("$kp/$p")
 done
-key="$cfg_hash-$(hash_files "$kp/$variant/variant.conf" "${series_files[@]}")"
+key="$cfg_hash-$(hash_files "$kp/$variant_name/variant.conf" ${series_files[@]+"${series_files[@]}"})"
 # what is applied, recorded now (a patch edited during the build must not
 # be what kernel.txt names)
-patch_lines="$(for p in "${series_files[@]}"; do echo "patch: ${p#"$top"/} sha256 $(sha256sum "$p" | cut -c1-64)"; done)"
-out="$cache/kernels/$variant-$key"
+patch_lines="$(for p in ${series_files[@]+"${series_files[@]}"}; do echo "patch: ${p#"$top"/} sha256 $(sha256sum "$p" | cut -c1-64)"; done)"
+out="$cache/kernels/$label-$key"
 if [ -f "$out/bzImage" ] && [ "$force" -eq 0 ]; then
 	say "$variant: cached kernel $out"
 	echo "$out"
@@ -117,7 +114,7 @@ if [ "$(cat "$work/applied" 2>/dev/null)" != "$key" ]; then
 	done <"$work/touched"
 	: >"$work/touched"
 	rm -f "$work/applied"
-	for p in "${series_files[@]}"; do
+	for p in ${series_files[@]+"${series_files[@]}"}; do
 		say "$variant: applying $(basename "$p")"
 		grep -E '^\+\+\+ ' "$p" | sed -E 's@^\+\+\+ [^/]*/([^[:space:]]*).*@\1@' >>"$work/touched"
 		patch -s -p1 -N -r - --no-backup-if-mismatch -d "$src" <"$p" ||
@@ -148,7 +145,8 @@ cp "$build/arch/x86/boot/bzImage" "$build/.config" "$out.tmp/"
 mv "$out.tmp/.config" "$out.tmp/config"
 cp "$build/System.map" "$out.tmp/"
 {
-	echo "variant: $variant"
+	echo "variant: $variant_name"
+	echo "base_name: $base_name"
 	echo "description: $DESCRIPTION"
 	echo "reproduces: $REPRODUCES"
 	echo "base: $PACKAGE $have sha256 $sha"

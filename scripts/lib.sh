@@ -4,7 +4,10 @@
 
 top="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${PINLAB_CACHE:-/var/cache/pinlab}"
-kp="${PINLAB_PATCHES:-$top/kernel-patches/6.1}" # PINLAB_PATCHES: tests only
+patches="${PINLAB_PATCHES:-$top/kernel-patches}" # PINLAB_PATCHES: tests only
+default_base=6.1      # a variant named without @BASE is on this base
+kp="$patches/$default_base"
+base_name="$default_base"
 
 say() { echo "lab: $*" >&2; }
 die() {
@@ -16,30 +19,82 @@ usage_die() {
 	exit 2
 }
 
-# Loads kernel-patches/6.1/BASE (PACKAGE VERSION TARBALL SHA256).
-load_base() {
-	# shellcheck source=/dev/null
-	. "$kp/BASE"
+# The bases: every kernel-patches/*/BASE.
+list_bases() {
+	local d
+	for d in "$patches"/*/BASE; do
+		[ -f "$d" ] && basename "$(dirname "$d")"
+	done
 }
 
-# The variants: every kernel-patches/6.1/*/variant.conf but the instrumentation.
+# use_base NAME: kp is kernel-patches/NAME; one line and exit 2 for a base
+# that does not exist.
+use_base() {
+	local b="$1"
+	[[ "$b" =~ ^[0-9]+\.[0-9]+[a-z0-9.-]*$ ]] || usage_die "bad base name '$b' (a kernel version: 6.1, 6.12)"
+	[ -f "$patches/$b/BASE" ] ||
+		usage_die "unknown base '$b' (known: $(list_bases | tr '\n' ' '| sed 's/ $//'))"
+	kp="$patches/$b"
+	base_name="$b"
+}
+
+# Loads kernel-patches/BASE/BASE (PACKAGE VERSION TARBALL SHA256 ...).
+load_base() {
+	PACKAGE="" VERSION="" TARBALL="" SHA256="" CONFIG_PACKAGE="" CONFIG_VERSION="" DISTRO_CONFIG="" CONFIG_SHA256=""
+	SELFTEST_DIR=""
+	# shellcheck source=/dev/null
+	. "$kp/BASE"
+	if [ -z "$TARBALL" ] || [ -z "$SHA256" ] || [ -z "$PACKAGE" ]; then
+		die "$kp/BASE: PACKAGE, TARBALL and SHA256 needed"
+	fi
+}
+
+# The variants of the current base: every */variant.conf but the instrumentation.
 list_variants() {
 	local d
 	for d in "$kp"/*/variant.conf; do
+		[ -f "$d" ] || continue
 		d="$(basename "$(dirname "$d")")"
 		[ "$d" = instrumentation ] || echo "$d"
 	done
 }
 
-# Loads a variant's DESCRIPTION REPRODUCES SERIES; fails for an unknown one.
+# load_variant NAME[@BASE]: the base (default 6.1) and the variant's
+# DESCRIPTION REPRODUCES SERIES; one line and exit 2 for an unknown one.
 load_variant() {
-	local v="$1"
+	local spec="$1" v
+	v="${spec%%@*}"
+	if [[ "$spec" == *@* ]]; then use_base "${spec#*@}"; else use_base "$default_base"; fi
 	[[ "$v" =~ ^[a-z0-9][a-z0-9-]*$ ]] || usage_die "bad variant name '$v'"
 	[ -f "$kp/$v/variant.conf" ] ||
-		usage_die "unknown variant '$v' (known: $(list_variants | tr '\n' ' '))"
+		usage_die "unknown variant '$v' on base $base_name (known: $(list_variants | tr '\n' ' ' | sed 's/ $//'))"
+	variant_name="$v"
 	DESCRIPTION="" REPRODUCES="" SERIES=""
 	# shellcheck source=/dev/null
 	. "$kp/$v/variant.conf"
+}
+
+# unpack_base: the pinned tarball, unpacked once and read-only, at
+# $cache/base-$SHA256/SRCNAME (prints it); under its own lock, so a kernel
+# build and a selftest build can share it.
+unpack_base() {
+	local srcname dir
+	srcname="${TARBALL##*/}"
+	srcname="${srcname%.tar.xz}"
+	dir="$cache/base-$SHA256"
+	mkdir -p "$cache"
+	(
+		flock 8
+		if [ ! -f "$dir/.unpacked" ]; then
+			say "unpacking $TARBALL (once)"
+			rm -rf "$dir"
+			mkdir -p "$dir"
+			tar -C "$dir" -xf "$TARBALL"
+			chmod -R a-w "$dir/$srcname"
+			: >"$dir/.unpacked"
+		fi
+	) 8>"$cache/unpack.lock"
+	echo "$dir/$srcname"
 }
 
 # A stable hash of files' contents (order matters).

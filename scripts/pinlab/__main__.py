@@ -67,11 +67,13 @@ def cmd_table(a):
     if os.path.isdir(a.target):
         run = store.open_run(a.target)
         if a.answer:
-            md, sent = tables.answer(run, a.mode)
+            md, sent = tables.answer(run, a.mode, ref=a.baseline)
             lines = md + [""] + [f"- {x}" for x in sent]
         else:
-            lines = (tables.variant_changes(run, a.backing, a.paths.split(",") if a.paths else None, a.metric)
-                     if a.changes else tables.variant_figures(run, a.variant))
+            lines = (tables.variant_changes(run, a.backing, a.paths.split(",") if a.paths else None, a.metric,
+                                            ref=a.baseline)
+                     if a.changes else tables.across(run, a.mode) if a.across
+                     else tables.variant_figures(run, a.variant))
     else:
         lines = gb.table(a.target)
     print("\n".join(lines))
@@ -179,7 +181,11 @@ def parser():
     g.set_defaults(fn=cmd_get)
     t = sub.add_parser("table", help="medians of a JSON file, or a lab run's tables")
     t.add_argument("target", help="a JSON file, or a run directory")
-    t.add_argument("--variant", default="baseline")
+    t.add_argument("--variant", default="baseline", help="NAME[@BASE]: whose figures (default baseline)")
+    t.add_argument("--baseline", default="baseline",
+                   help="the reference of --changes and --answer: baseline (6.1) or baseline@BASE")
+    t.add_argument("--across", action="store_true",
+                   help="across kernel versions: each base's baseline per path x backing, and the ratios")
     t.add_argument("--changes", action="store_true", help="each variant's change from baseline")
     t.add_argument("--answer", action="store_true",
                    help="the answer table: each variant against baseline over its boots, with sentences")

@@ -2,8 +2,10 @@
 built from every indexed run under results/.  For every benchmark: its
 history across runs (one series per set and mode, median with min..max),
 the variants of its latest run side by side, and the changes compare flags
-(each variant against its run's baseline, and each series against the same
-series in the previous run that has it).  The page's own script draws the
+(each variant against its run's baseline of the same base, each newer
+base's baseline against the oldest base's in the same run, and each series
+against the same series in the previous run that has it), and the kernel
+versions: each base's baseline in the latest run that measured it.  The page's own script draws the
 charts into SVG and says how many it drew (id="status")."""
 import html
 import json
@@ -12,7 +14,7 @@ import re
 import statistics
 import sys
 
-from . import PinlabError, compare, env, metrics, store
+from . import PinlabError, compare, env, metrics, store, variants
 from .names import short
 
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashboard.html")
@@ -29,7 +31,7 @@ def run_entry(run, out_dir, bench, runs):
     """The run's row and its sets' medians (into bench); {(series, mode): (ref, metric)}."""
     man = run.manifest()
     entry = dict(id=run.id, date=run_date(run.id, man),
-                 kernel=man.get("base", man.get("kernel", "?")).split(" sha256")[0],
+                 kernel=re.sub(r" sha256 [0-9a-f]+", "", man.get("base", man.get("kernel", "?"))),
                  mode=man.get("modes", man.get("mode", "")),
                  report=os.path.relpath(os.path.join(run.path, "report.md"), out_dir)
                  if os.path.exists(os.path.join(run.path, "report.md")) else None, sets=[])
@@ -44,7 +46,9 @@ def run_entry(run, out_dir, bench, runs):
         metric = metrics.primary(s["kind"], s["mode"])
         si = len(entry["sets"])
         entry["sets"].append(dict(variant=s["series"], mode=s["mode"], metric=metric,
-                                  file=os.path.relpath(ref.path, out_dir)))
+                                  file=os.path.relpath(ref.path, out_dir),
+                                  base=version_of(s, run) if run.index["kind"] == "lab" else None,
+                                  baseline=run.index["kind"] == "lab" and variants.split(s["variant"])[0] == "baseline"))
         loaded[(s["series"], s["variant"], s["kind"], s["mode"])] = (ref, metric)
         for name, bs in reps.items():
             vals = [b[metric] for b in bs if metric in b]
@@ -55,6 +59,12 @@ def run_entry(run, out_dir, bench, runs):
     return entry, loaded
 
 
+def version_of(s, run):
+    """The kernel version of a lab set: its base (older runs: 6.1)."""
+    m = re.match(r"^(\d+\.\d+)", s.get("base") or "")
+    return m[1] if m else variants.DEFAULT_BASE
+
+
 def build(results, out_dir, alpha, floor):
     runs, bench, flags, seen, last = [], {}, [], [], {}
     for run in store.find_runs(results):
@@ -63,12 +73,17 @@ def build(results, out_dir, alpha, floor):
             continue
         runs.append(entry)
         seen.append((run.id, loaded))
-        # each variant against its run's baseline, same kind and mode
+        # each variant against its run's baseline of the same base, and a
+        # newer base's baseline against the oldest base's: same kind and mode
+        bls = sorted((v2 for (_, v2, _, _) in loaded if variants.split(v2)[0] == "baseline"),
+                     key=lambda v: [int(x) if x.isdigit() else x for x in re.split(r"[.-]", variants.base_of(v))])
         for (series, variant, kind, mode), (ref, metric) in sorted(loaded.items()):
+            want = variants.reference(variant) if variant != variants.reference(variant) else \
+                (bls[0] if bls and variant != bls[0] else None)
             base = next((r for (_, v2, k2, m2), (r, _) in loaded.items()
-                         if v2 == "baseline" and k2 == kind and m2 == mode), None)
-            if variant != "baseline" and base:
-                add_flags(flags, base, ref, metric, alpha, floor, run.id, f"{series} vs baseline ({mode})")
+                         if v2 == want and k2 == kind and m2 == mode), None)
+            if base:
+                add_flags(flags, base, ref, metric, alpha, floor, run.id, f"{series} vs {want} ({mode})")
     # the same series and mode in the previous run that has it
     for rid, loaded in seen:
         for (series, _, _, mode), (ref, metric) in sorted(loaded.items()):

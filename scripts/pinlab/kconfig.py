@@ -5,8 +5,10 @@ hugetlb, NUMA balancing, init_on_alloc, hardening and debugging,
 mitigations, unwinder, paging).  Every one that differs from Debian's
 config must be written down, with its reason, in the base's
 `config-differences` file (OPTION -- reason); anything else is a finding.
+The base (6.1, 6.12) is the one the config's header names, and with it
+Debian's config (BASE: DISTRO_CONFIG) and the differences allowed.
 
-    scripts/lab kconfig-check LAB_CONFIG [--debian FILE] [--allowed FILE]
+    scripts/lab kconfig-check LAB_CONFIG [--base B] [--debian FILE] [--allowed FILE]
 """
 import lzma
 import os
@@ -14,7 +16,6 @@ import re
 
 from . import PinlabError, variants
 
-DEBIAN = "/usr/src/linux-config-6.1/config.amd64_none_cloud-amd64.xz"
 
 # option name patterns that change what the pin paths cost
 PERF = [r"SLUB", r"SLAB", r"SLOB", r"SLUB_.*", r"SLAB_FREELIST_.*", r"CC_OPTIMIZE_FOR_.*", r"HZ(_\d+)?",
@@ -72,9 +73,24 @@ def differences(lab, debian):
     return [(k, val(lab, k), val(debian, k)) for k in keys if val(lab, k) != val(debian, k)]
 
 
-def check(lab_path, debian_path=DEBIAN, allowed_path=None):
+def base_of(path):
+    """The base a .config was made for, from its header ('# Linux/x86
+    6.12.117 Kernel Configuration' -> 6.12); the default base otherwise."""
+    opener = lzma.open if path.endswith(".xz") else open
+    try:
+        with opener(path, "rt") as f:
+            head = f.read(400)
+    except OSError as e:
+        raise PinlabError(f"{path}: {e.strerror}") from None
+    m = re.search(r"^# Linux/\S+ (\d+\.\d+)[.\d]* Kernel Configuration", head, re.M)
+    return m[1] if m and m[1] in variants.bases() else variants.DEFAULT_BASE
+
+
+def check(lab_path, debian_path=None, allowed_path=None, base=None):
     """(undocumented, documented) differences of a lab config from Debian's."""
-    allowed = read_allowed(allowed_path or os.path.join(variants.PATCHES, "config-differences"))
+    b = base or base_of(lab_path)
+    debian_path = debian_path or variants.base(b)["DISTRO_CONFIG"]
+    allowed = read_allowed(allowed_path or os.path.join(variants.patches(b), "config-differences"))
     diffs = differences(read_config(lab_path), read_config(debian_path))
     return ([d for d in diffs if d[0] not in allowed], [(d, allowed[d[0]]) for d in diffs if d[0] in allowed])
 
@@ -84,11 +100,12 @@ def main(argv):
     ap = argparse.ArgumentParser(prog="scripts/lab kconfig-check", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("config", help="a lab kernel's .config (e.g. results/RUN/kernels/baseline/config)")
-    ap.add_argument("--debian", default=DEBIAN)
+    ap.add_argument("--base", help="the base (default: the one the config's header names)")
+    ap.add_argument("--debian", help="Debian's config (default: the base's DISTRO_CONFIG)")
     ap.add_argument("--allowed")
     a = ap.parse_args(argv)
     try:
-        bad, ok = check(a.config, a.debian, a.allowed)
+        bad, ok = check(a.config, a.debian, a.allowed, a.base)
     except PinlabError as e:
         print(f"kconfig-check: {e}", file=__import__("sys").stderr)
         return 2

@@ -40,7 +40,9 @@ class Stop(Exception):
 def parse(argv):
     ap = argparse.ArgumentParser(prog="scripts/lab run", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--variants", required=True, help="comma list of kernel-patches/6.1 variants")
+    ap.add_argument("--variants", required=True,
+                    help="comma list of variants, NAME[@BASE]: kernel-patches/BASE/NAME (BASE 6.1 when not given; "
+                         "baseline,baseline@6.12 measures both bases)")
     ap.add_argument("--matrix", default="standard", help="lab/matrices/NAME.toml")
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--deterministic", action="store_const", const="deterministic", dest="modes")
@@ -87,7 +89,9 @@ def make_plan(a):
         raise PinlabError("run: --parallel must be 1-64")
     if "deterministic" in modes and a.accel == "kvm":
         raise PinlabError("run: deterministic mode needs TCG (-icount), not --accel kvm")
-    vlist = a.variants.split(",")
+    vlist = [variants.normal(v) for v in a.variants.split(",")]
+    if len(set(vlist)) != len(vlist):
+        raise PinlabError(f"run: a variant named twice in --variants {a.variants}")
     confs = {v: variants.conf(v) for v in vlist}
     matrix = plan.load_matrix(a.matrix)
     plan.check_names(matrix, plan.catalogue())
@@ -118,7 +122,8 @@ def seed_of(p, boot):
 def job_for(p, variant, mode, boot, jobdir):
     """Write one boot's job into jobdir; returns what collect needs to judge it."""
     os.makedirs(jobdir)
-    cross = variant != "baseline"
+    ref = variants.reference(variant)
+    cross = variant != ref
     cmds, sets = plan.guest_commands(p["matrix"], p["vm"], variant, cross, mode, seed_of(p, boot))
     with open(os.path.join(jobdir, "commands.tsv"), "w") as f:
         f.write(plan.commands_file(cmds))
@@ -128,7 +133,7 @@ def job_for(p, variant, mode, boot, jobdir):
         f.write(variants.semantics(variant))
     if cross:
         with open(os.path.join(jobdir, "semantics.cross"), "w") as f:
-            f.write(variants.semantics("baseline"))
+            f.write(variants.semantics(ref))
     perf = p["matrix"].get("perf_record")
     title = f"{variant} ({mode}): pinbench " + " ".join(plan.pinbench_args(perf)) if perf else variant
     outputs = [o for e in p["matrix"].get("extra", []) for o in e.get("outputs", [])]
@@ -195,7 +200,7 @@ def initramfs(p, tmp):
     parts = [sh("initramfs")]
     if "fio" in p["matrix"] or "perf_record" in p["matrix"]:
         parts.append(sh("initramfs", "--workloads"))
-    extra = plan.extra_programs(p["matrix"])
+    extra = plan.extra_programs(p["matrix"], sorted({c["base"] for c in p["confs"].values()}))
     if extra:
         parts.append(sh("initramfs", "--extra", *extra))
     if len(parts) == 1:
@@ -379,7 +384,7 @@ def kvm_probe(p, kernel, initrd, tmp, out):
 def manifest_lines(p, accel, initrd_names):
     a, vm = p["args"], p["vm"]
     qv = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
-    b = variants.base()
+    bases = sorted({c["base"] for c in p["confs"].values()}, key=variants.bases().index)
     rev = revision() + (" (--allow-dirty)" if a.allow_dirty else "")
     mem = open("/proc/meminfo").readline().split()[1]
     cpu = next((ln.split(": ", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
@@ -399,7 +404,12 @@ def manifest_lines(p, accel, initrd_names):
     if "wallclock" in p["modes"]:
         lines.append(("wallclock accel", f"{accel} ({vm['wallclock']['smp']} vCPUs)"
                       + (", chosen by --accel auto" if a.accel == "auto" else "")))
-    lines += [("qemu", qv), ("base", f"{b.get('PACKAGE')} {b.get('VERSION')} sha256 {b.get('SHA256')}"),
+    lines += [("qemu", qv), ("base", "; ".join(
+        f"{variants.base(b).get('PACKAGE')} {variants.base(b).get('VERSION')} sha256 {variants.base(b).get('SHA256')}"
+        for b in bases))]
+    if len(bases) > 1:
+        lines.append(("bases", " ".join(bases)))
+    lines += [
               ("matrix", a.matrix), ("host", f"{os.uname().nodename.split('.')[0]}, {os.cpu_count()} CPUs, "
                                              f"{mem} kB, {os.uname().release}"),
               ("cpu", cpu), ("pinlab", rev), ("initramfs", initrd_names), ("guest", plan.guest_line(vm))]
@@ -503,7 +513,7 @@ def boot_one(p, index, lock, kernel, initrd, tmp, out, v, mode, b, accel):
     if STOPPING.is_set():
         return False
     cmdline = " ".join(shlex.quote(x) for x in boot.args)
-    rec = dict(id=bid, base=os.path.basename(variants.PATCHES), variant=v, mode=mode, boot=b,
+    rec = dict(id=bid, base=p["confs"][v]["base"], variant=v, mode=mode, boot=b,
                seconds=res["seconds"], seed=seed)
     rec, sets = collect.collect(out, rec, guest_out, boot.console, cmdline, res, job)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -544,10 +554,11 @@ def finish(p, index, out, failed, t_start):
     store.write_index(out, index)
     rel = shown(out)
     if not p["args"].no_report and any(s["kind"] == "pinbench" or s["kind"] == "fio" for s in index["sets"]):
-        base = "baseline" if "baseline" in p["variants"] and len(p["variants"]) > 1 else "none"
+        base = next((v for v in p["variants"] if variants.split(v)[0] == "baseline"), "none") \
+            if len(p["variants"]) > 1 else "none"
         try:
             say(report.write(out, base, command=f"scripts/lab report {p['id']}"
-                             + ("" if base == "baseline" else " --baseline none")))
+                             + ("" if base == "baseline" else f" --baseline {base}")))
         except PinlabError as e:
             say(f"report: {e}")
     if failed:

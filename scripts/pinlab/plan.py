@@ -181,18 +181,22 @@ def commands_file(cmds):
     return "\n".join(lines) + "\n"
 
 
-def extra_programs(matrix):
+def extra_programs(matrix, bases=("6.1",)):
     """The programs [[extra]] entries carry into the guest; one named by a
-    path inside the repository is made first (make PATH)."""
+    path inside the repository is made first (make PATH).  A path with
+    {base} is one program per base of the run (build/selftests/gup_test-{base}:
+    each base's own selftest; the guest picks by its kernel's version)."""
     import subprocess
     out = []
     for p in (p for e in matrix.get("extra", []) for p in e.get("programs", [])):
-        if not os.path.isabs(p):
-            r = subprocess.run(["make", "-s", "-C", TOP, p], capture_output=True, text=True)
-            if r.returncode:
-                raise PinlabError(f"make {p} failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
-            p = os.path.join(TOP, p)
-        out.append(p)
+        for q in ([p.replace("{base}", b) for b in bases] if "{base}" in p else [p]):
+            if not os.path.isabs(q):
+                r = subprocess.run(["make", "-s", "-C", TOP, q], capture_output=True, text=True)
+                if r.returncode:
+                    raise PinlabError(f"make {q} failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
+                q = os.path.join(TOP, q)
+            if q not in out:
+                out.append(q)
     return out
 
 

@@ -9,7 +9,7 @@ import os
 import re
 import statistics
 
-from . import PinlabError, compare, env, metrics, plots, store
+from . import PinlabError, compare, env, metrics, plots, store, variants
 from .names import parse_name
 
 
@@ -477,10 +477,28 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
                             for v, ref in sorted(psets.items()) if v != base}
                 for placement, psets in (placement_sets(run, mode).items() if base else [])
                 if base in psets and len(psets) > 1}
-    if base == "baseline" and len(sets) > 1 and run.index["kind"] == "lab":
+    across_plots = []
+    if run.index["kind"] == "lab" and len({variants.base_of(v) for v in sets
+                                             if variants.split(v)[0] == "baseline"}) > 1:
+        from . import tables
+        xmd, xsent, xdata = tables.across(run, mode, alpha)
+        with open(os.path.join(run.path, f"across-{mode}.md"), "w") as f:
+            f.write("\n".join(xmd + [""] + [f"- {x}" for x in xsent]) + "\n")
+        with open(os.path.join(run.path, f"across-{mode}.json"), "w") as f:
+            json.dump(xdata, f, indent=1, sort_keys=True)
+            f.write("\n")
+        md += ["", f"## Across kernel versions ({mode})", "",
+               f"Generated: [across-{mode}.md](across-{mode}.md), [across-{mode}.json](across-{mode}.json).", ""]
+        md += [f"- {x}" for x in xsent] + [""] + xmd
+        txt_summary += xsent + [""]
+        if with_plots:
+            across_plots = plots.across(run.path, sets[xdata["old"]], sets[xdata["new"]], xdata["old"], xdata["new"],
+                                        metric, unit, mode)
+    if base and variants.split(base)[0] == "baseline" and run.index["kind"] == "lab" and \
+            any(v != base and variants.reference(v) == base for v in sets):
         from . import tables
         try:
-            amd, asent = tables.answer(run, mode, alpha, by_set={"default": results, **presults})
+            amd, asent = tables.answer(run, mode, alpha, by_set={"default": results, **presults}, ref=base)
         except PinlabError:
             amd, asent = [], []
         if amd:
@@ -505,7 +523,7 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
         txt_summary += ftxt
     md += semantics_lines(run) + skips_lines(list(sets.values()) + list(fio.values()))
     md += profiles_section(run.path)
-    made = plots.sweeps(run.path, sets, metric, unit, mode) if with_plots and sets else []
+    made = across_plots + (plots.sweeps(run.path, sets, metric, unit, mode) if with_plots and sets else [])
     if made:
         md += ["", "## Plots", ""] + [x for p in made for x in (f"![{p}]({p})", "")]
     with open(os.path.join(run.path, "report.md"), "w") as f:

@@ -65,10 +65,11 @@ def variant_figures(run, variant="baseline"):
     return out
 
 
-def variant_changes(run, backing="anon", paths=None, metric="ns_per_page"):
-    """Each variant's change from baseline on one backing, one table per
-    mode, from compare's boot-series (or one-boot) comparisons: '*' flagged."""
-    from . import compare, env
+def variant_changes(run, backing="anon", paths=None, metric="ns_per_page", ref="baseline"):
+    """Each variant's change from its baseline (ref: baseline, or
+    baseline@BASE) on one backing, one table per mode, from compare's
+    boot-series (or one-boot) comparisons: '*' flagged."""
+    from . import compare, env, variants
     paths = paths or [PREFIX + p for p in ("pin_longterm", "pin_fast_longterm", "pin_remote_longterm",
                                            "pin_remote", "gup_remote")]
     out = []
@@ -77,10 +78,11 @@ def variant_changes(run, backing="anon", paths=None, metric="ns_per_page"):
         for s in run.sets(kind="pinbench", mode=mode, boot=1):
             sets.setdefault(s["placement"], {})[s["variant"]] = env.with_boots(env.SetRef(run.set_path(s), run, s))
         for placement, vs in sets.items():
-            if "baseline" not in vs or len(vs) < 2:
+            others = [v for v in run.index.get("variants", []) if v in vs and v != ref
+                      and variants.reference(v) == ref]
+            if ref not in vs or not others:
                 continue
-            others = [v for v in run.index.get("variants", []) if v in vs and v != "baseline"]
-            res = {v: compare.result(vs["baseline"], vs[v], metric) for v in others}
+            res = {v: compare.result(vs[ref], vs[v], metric) for v in others}
             unit = next(iter(res.values()))["unit"]
             rows = {}
             for v, r in res.items():
@@ -90,16 +92,16 @@ def variant_changes(run, backing="anon", paths=None, metric="ns_per_page"):
                         rows.setdefault(x["name"], {})[v] = x
             if not rows:
                 continue
-            out += [f"\n{mode}, set {placement}: {unit} on {backing}, baseline's median and each variant's change "
+            out += [f"\n{mode}, set {placement}: {unit} on {backing}, {ref}'s median and each variant's change "
                     f"('*': flagged by compare)\n",
-                    "| benchmark | baseline | " + " | ".join(others) + " |", "|---|---|" + "---|" * len(others)]
+                    f"| benchmark | {ref} | " + " | ".join(others) + " |", "|---|---|" + "---|" * len(others)]
             for name, by_v in sorted(rows.items()):
                 base = next(iter(by_v.values()))["median_a"]
                 cells = [f"{by_v[v]['change_pct']:+.1f} %{' *' if by_v[v]['significant'] else ''}" if v in by_v
                          else "-" for v in others]
                 out.append(f"| {compare.short(name)} | {base:.1f} | " + " | ".join(cells) + " |")
     if not out:
-        raise PinlabError(f"{run.path}: no baseline and variant sets to compare on {backing}")
+        raise PinlabError(f"{run.path}: no {ref} and variant sets to compare on {backing}")
     return out
 
 
@@ -118,19 +120,20 @@ ANSWER_ROWS = [  # (path, backing, pages per call or 0 = all, set[:VMAs]): what 
 ]
 
 
-def answer(run, mode, alpha=0.05, by_set=None):
+def answer(run, mode, alpha=0.05, by_set=None, ref="baseline"):
     """(markdown lines, sentences): the answer table, each variant's change
     from baseline on the rows above, from boot-series comparisons (flagged
     changes in bold), and generated sentences: the per-call and per-page
     cost a variant adds on each long-term path (from 1 and 512 pages per
     call, per page: change(ppc) = per_call / ppc + per_page; the two come
     from the percall set's 4 MiB and the default set's 64 MiB buffers)."""
-    from . import compare, env, metrics
+    from . import compare, env, metrics, variants
+
     def results(placement):
         sets = {s["variant"]: env.with_boots(env.SetRef(run.set_path(s), run, s))
                 for s in run.sets(kind="pinbench", mode=mode, boot=1, placement=placement)}
-        return {v: compare.result(sets["baseline"], sets[v], None, alpha) for v in sets
-                if v != "baseline" and "baseline" in sets}
+        return {v: compare.result(sets[ref], sets[v], None, alpha) for v in sets
+                if v != ref and ref in sets and variants.reference(v) == ref}
     # by_set: {placement: {variant: comparison}} a caller already made (the report)
     by_set = dict(by_set or {})
     for k in ("default", "percall", "vmas"):
@@ -138,8 +141,10 @@ def answer(run, mode, alpha=0.05, by_set=None):
             by_set[k] = results(k)
     res = by_set["default"]
     if not res:
-        raise PinlabError(f"{run.path}: the answer needs baseline and a variant in {mode} mode")
-    others = [v for v in run.index.get("variants", []) if v in res]
+        raise PinlabError(f"{run.path}: the answer needs {ref} and a variant of its base in {mode} mode")
+    others = [v for v in run.index.get("variants", []) if v in res and variants.reference(v) == ref]
+    if not others:
+        raise PinlabError(f"{run.path}: the answer needs {ref} and a variant of its base in {mode} mode")
     metric = metrics.primary("pinbench", mode)
     # runs before the sets were split had every row in the default set
     for k in ("percall", "vmas"):
@@ -157,9 +162,9 @@ def answer(run, mode, alpha=0.05, by_set=None):
            if any_res["by_boot"] else
            f"one boot a side; **bold**: flagged against the {any_res['floor']} % floor, with no A/A spread to "
            "judge it by")
-    md = [f"{mode}: {unit} per page pinned, baseline's median, and each variant's change from it ({how}; "
+    md = [f"{mode}: {unit} per page pinned, {ref}'s median, and each variant's change from it ({how}; "
           "'refused': the variant's kernel refuses the case)", "",
-          "| path | backing | pages per call | VMAs | baseline | " + " | ".join(others) + " |",
+          f"| path | backing | pages per call | VMAs | {ref} | " + " | ".join(others) + " |",
           "|---|---|---|---|---|" + "---|" * len(others)]
     for path, backing, ppc, where in ANSWER_ROWS:
         vmas = where.split(":")[1] if where.startswith("vmas") else "1"
@@ -201,6 +206,117 @@ def answer(run, mode, alpha=0.05, by_set=None):
             sentences.append(f"{v} on {path} (anon): {per_call:+.0f} {unit} per call and {per_page:+.1f} per page "
                              f"({r1['change_pct']:+.1f} % at 1 page per call, {r512['change_pct']:+.1f} % at 512).")
         flagged = sum(r["significant"] for r in res[v]["rows"])
-        sentences.append(f"{v}: {flagged} of {len(res[v]['rows'])} benchmarks flagged against baseline; "
+        sentences.append(f"{v}: {flagged} of {len(res[v]['rows'])} benchmarks flagged against {ref}; "
                          f"{len(res[v]['one_sided'])} ran on one side only.")
     return md, sentences
+
+
+# ---- across kernel versions ---------------------------------------------------
+
+def version_key(b):
+    return [int(x) if x.isdigit() else x for x in re.split(r"[.-]", b)]
+
+
+def published():
+    """lab/published.toml: the upstream figures the lab reproduces."""
+    import os
+    import tomllib
+    from . import TOP
+    with open(os.path.join(TOP, "lab", "published.toml"), "rb") as f:
+        return tomllib.load(f).get("published", [])
+
+
+def selftest_means(path):
+    """The mean get time in µs of each repeat of a selftest's output file
+    (calibrate.sh --exact), or None."""
+    import os
+    if not path or not os.path.exists(path):
+        return None
+    with open(path) as f:
+        text = f.read()
+    if "selftest: done" not in text:
+        return None
+    vals = [int(m[1]) for m in re.finditer(r"^(?:# )?\w+: Time: get:(\d+) put:\d+ us", text, re.M)]
+    return statistics.mean(vals) if vals else None
+
+
+def across(run, mode, alpha=0.05):
+    """(markdown lines, sentences, data): each base's baseline in the run,
+    the oldest against the newest, per path x backing (the default set,
+    1 VMA): the ratio old/new of the per-page figure (above 1: the newer
+    kernel is cheaper), flagged where compare flags the change; then each
+    published figure of lab/published.toml beside the lab's own ratio."""
+    from . import compare, env, variants
+    bl = {variants.base_of(v): v for v in run.index.get("variants", []) if variants.split(v)[0] == "baseline"}
+    if len(bl) < 2:
+        raise PinlabError(f"{run.path}: across versions needs the baselines of two bases (have: "
+                          f"{', '.join(bl.values()) or 'none'})")
+    order = sorted(bl, key=version_key)
+    old, new = bl[order[0]], bl[order[-1]]
+    sets = {s["variant"]: env.with_boots(env.SetRef(run.set_path(s), run, s))
+            for s in run.sets(kind="pinbench", mode=mode, boot=1, placement="default")}
+    if old not in sets or new not in sets:
+        raise PinlabError(f"{run.path}: no {mode} sets of {old} and {new}")
+    res = compare.result(sets[old], sets[new], None, alpha)
+    unit = res["unit"]
+    cells, paths, backings = {}, [], []
+    for r in res["rows"]:
+        p = r["name"].split("/")
+        kv = dict(x.split(":", 1) for x in p[2:] if ":" in x)
+        if kv.get("vmas") != "1" or kv.get("write") != "1":
+            continue
+        path, bk = p[0].removeprefix(PREFIX), p[1]
+        paths += [path] if path not in paths else []
+        backings += [bk] if bk not in backings else []
+        cells[(kv["ppc"], path, bk)] = r
+    how = (f"{res['boots_a']} vs {res['boots_b']} boots; **bold**: flagged, the boots' ranges apart and beyond "
+           "the A/A spread" if res["by_boot"] else "one boot a side; **bold**: flagged against a fixed floor")
+    md = [f"{mode}: {old} ({order[0]}) against {new} ({order[-1]}), {unit} per page, the default set (1 VMA). "
+          f"Each cell is {order[0]}'s median over {order[-1]}'s: above 1 the newer kernel pins the page for less "
+          f"({how}; '-': not on both sides, e.g. refused by one kernel)."]
+    for ppc in sorted({k[0] for k in cells}, key=lambda x: (x == "0", int(x))):
+        md += ["", f"{'all' if ppc == '0' else ppc} pages per call:", "",
+               "| path | " + " | ".join(backings) + " |", "|---|" + "---|" * len(backings)]
+        for path in paths:
+            row = []
+            for bk in backings:
+                r = cells.get((ppc, path, bk))
+                if not r or not r["median_b"]:
+                    row.append("-")
+                    continue
+                t = f"{r['median_a'] / r['median_b']:.2f}×"
+                row.append(f"**{t}**" if r["significant"] else t)
+            md.append(f"| {path} | " + " | ".join(row) + " |")
+    sentences, data = [], {"old": old, "new": new, "unit": unit, "published": []}
+    for pub in published():
+        r = cells.get((str(pub["ppc"]), pub["path"].removeprefix(PREFIX), pub["backing"]))
+        pr = pub["before_us"] / pub["after_us"]
+        item = dict(id=pub["id"], published_ratio=pr)
+        if r and r["median_b"]:
+            item.update(lab_ratio=r["median_a"] / r["median_b"], old=r["median_a"], new=r["median_b"],
+                        significant=r["significant"])
+            sentences.append(
+                f"{pub['what']}: {pub['source']} posted `{pub['command']}` going from {pub['before_us']:g} to "
+                f"{pub['after_us']:g} µs ({pr:.0f}×); pinlab's {pub['path']} on {pub['backing']} at {pub['ppc']} "
+                f"pages per call goes from {r['median_a']:.1f} to {r['median_b']:.1f} {unit} per page from "
+                f"{order[0]} to {order[-1]} ({item['lab_ratio']:.1f}×{', flagged' if r['significant'] else ''}; "
+                f"the issue asks for at least {pub['min_ratio']}×).")
+        if pub.get("extra_output"):
+            per = {}
+            for b in run.index.get("boots", []):
+                if b["variant"] in (old, new) and b["mode"] == mode and pub["extra_output"] in b.get("files", {}):
+                    import os
+                    v = selftest_means(os.path.join(run.path, b["files"][pub["extra_output"]]))
+                    if v is not None:
+                        per.setdefault(b["variant"], []).append(v)
+            if old in per and new in per:
+                mo, mn = statistics.median(per[old]), statistics.median(per[new])
+                item.update(selftest_old_us=mo, selftest_new_us=mn, selftest_ratio=mo / mn if mn else None,
+                            selftest_boots=(len(per[old]), len(per[new])))
+                if mn:
+                    sentences.append(
+                        f"The same command in the lab's guests ({mode}{', µs of guest instructions' if mode == 'deterministic' else ''}; "
+                        f"mean of its 10 repeats, median over {len(per[old])} and {len(per[new])} boots): "
+                        f"{mo:.1f} on {order[0]}, {mn:.1f} on {order[-1]} ({mo / mn:.1f}×, published {pr:.0f}×).")
+        data["published"].append(item)
+    return md, sentences, data

@@ -8,14 +8,57 @@ import re
 
 from . import TOP, PinlabError
 
-PATCHES = os.environ.get("PINLAB_PATCHES") or os.path.join(TOP, "kernel-patches", "6.1")
+ROOT = os.environ.get("PINLAB_PATCHES") or os.path.join(TOP, "kernel-patches")
+DEFAULT_BASE = "6.1"   # a variant named without @BASE is on this base
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+BASE_NAME = re.compile(r"^[0-9]+\.[0-9]+[a-z0-9.-]*$")
 
 
-def base(patches=PATCHES):
-    """The pinned base (BASE: PACKAGE, VERSION, TARBALL, SHA256)."""
+def bases():
+    """The bases: every kernel-patches/*/BASE."""
+    return sorted((d for d in os.listdir(ROOT) if os.path.isfile(os.path.join(ROOT, d, "BASE"))),
+                  key=lambda b: [int(x) if x.isdigit() else x for x in re.split(r"[.-]", b)])
+
+
+def patches(b=DEFAULT_BASE):
+    """kernel-patches/BASE; an unknown base is one line of error."""
+    if not BASE_NAME.match(b):
+        raise PinlabError(f"bad base name '{b}' (a kernel version: {', '.join(bases())})")
+    d = os.path.join(ROOT, b)
+    if not os.path.isfile(os.path.join(d, "BASE")):
+        raise PinlabError(f"unknown base '{b}' (known: {' '.join(bases())})")
+    return d
+
+
+def split(spec):
+    """NAME[@BASE] -> (NAME, BASE)."""
+    name, sep, b = spec.partition("@")
+    return name, (b if sep else DEFAULT_BASE)
+
+
+def label(name, b=DEFAULT_BASE):
+    """How a run names a variant: NAME on the default base, NAME@BASE on another."""
+    return name if b == DEFAULT_BASE else f"{name}@{b}"
+
+
+def normal(spec):
+    """The label of a spec (baseline@6.1 -> baseline)."""
+    return label(*split(spec))
+
+
+def base_of(spec):
+    return split(spec)[1]
+
+
+def reference(spec):
+    """The baseline a variant is judged against: its own base's."""
+    return label("baseline", base_of(spec))
+
+
+def base(b=DEFAULT_BASE):
+    """The pinned base (BASE: PACKAGE, VERSION, TARBALL, SHA256, ...)."""
     out = {}
-    with open(os.path.join(patches, "BASE")) as f:
+    with open(os.path.join(patches(b), "BASE")) as f:
         for line in f:
             m = re.match(r'^([A-Z0-9_]+)="?([^"]*)"?$', line.strip())
             if m:
@@ -23,19 +66,23 @@ def base(patches=PATCHES):
     return out
 
 
-def known(patches=PATCHES):
-    return sorted(d for d in os.listdir(patches)
-                  if d != "instrumentation" and os.path.exists(os.path.join(patches, d, "variant.conf")))
+def known(b=DEFAULT_BASE):
+    d = patches(b)
+    return sorted(x for x in os.listdir(d)
+                  if x != "instrumentation" and os.path.exists(os.path.join(d, x, "variant.conf")))
 
 
-def conf(name, patches=PATCHES):
-    """variant.conf as a dict; WARNING lines (REGEX | reason) gathered into 'warnings'."""
+def conf(spec):
+    """variant.conf of NAME[@BASE] as a dict (with name, base and label);
+    WARNING lines (REGEX | reason) gathered into 'warnings'."""
+    name, b = split(spec)
     if not NAME.match(name):
         raise PinlabError(f"bad variant name '{name}'")
-    path = os.path.join(patches, name, "variant.conf")
+    d = patches(b)
+    path = os.path.join(d, name, "variant.conf")
     if not os.path.exists(path):
-        raise PinlabError(f"unknown variant '{name}' (known: {' '.join(known(patches))})")
-    out = {"warnings": []}
+        raise PinlabError(f"unknown variant '{name}' on base {b} (known: {' '.join(known(b))})")
+    out = {"warnings": [], "name": name, "base": b, "label": label(name, b)}
     with open(path) as f:
         for n, line in enumerate(f, 1):
             m = re.match(r'^(\w+)="(.*)"\s*$', line.strip())
@@ -71,13 +118,16 @@ def parse_table(path, overrides=False):
     return rows
 
 
-def semantics(name, patches=PATCHES):
-    """The merged table for a variant: baseline's rows, each replaced by the
-    variant's override of the same key, then the variant's new rows."""
-    base = parse_table(os.path.join(patches, "baseline", "semantics"))
+def semantics(spec):
+    """The merged table for a variant: its base's baseline rows, each
+    replaced by the variant's override of the same key, then the variant's
+    new rows."""
+    name, b = split(spec)
+    d = patches(b)
+    base = parse_table(os.path.join(d, "baseline", "semantics"))
     if name == "baseline":
         return "\n".join(r[1] for r in base) + "\n"
-    path = os.path.join(patches, name, "semantics")
+    path = os.path.join(d, name, "semantics")
     over = parse_table(path, overrides=True) if os.path.exists(path) else []
     by_key = {k: (text, why) for k, text, why in over}
     keys = {k for k, _, _ in base}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The lab for real, TAP: build baseline and one non-baseline variant, boot
-# each under QEMU with emulated pmem, check the semantics TAP from the guest
-# and read back the JSON it produced.  Uses the smoke matrix.
+# The lab for real, TAP: build baseline and one non-baseline variant of
+# each base (6.1, 6.12), boot each under QEMU with emulated pmem, check the
+# semantics TAP from the guest and read back the JSON it produced.  Uses
+# the smoke matrix.
 set -euo pipefail
 
 top="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -11,7 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 . "$top/scripts/tests/tap.sh"
 
 echo "TAP version 13"
-for need in qemu-system-x86_64 /usr/src/linux-source-6.1.tar.xz /bin/busybox ndctl; do
+for need in qemu-system-x86_64 /usr/src/linux-source-6.1.tar.xz /usr/src/linux-source-6.12.tar.xz /bin/busybox ndctl; do
 	if ! command -v "$need" >/dev/null && [ ! -e "$need" ]; then
 		# CI installs it (scripts/deps.sh): missing there is a failure
 		if [ "${CI:-}" = true ]; then echo "not ok 1 - $need missing (scripts/deps.sh lab)"; echo "1..1"; exit 1; fi
@@ -32,6 +33,19 @@ bash "$top/scripts/lab" run --variants baseline --matrix nosuch >"$tmp/bad" 2>&1
 rc=$?
 set -e
 if [ "$rc" -eq 2 ]; then ok "unknown matrix: exit 2"; else notok "unknown matrix: exit $rc"; fi
+# bases: an unknown one, and an unknown variant of a known one, are one line and exit 2
+for spec in baseline@7.0 nosuch@6.12 "baseline@6.12;rm"; do
+	for how in run build; do
+		set +e
+		if [ "$how" = run ]; then bash "$top/scripts/lab" run --variants "$spec" >"$tmp/bad" 2>&1
+		else bash "$top/scripts/lab" build "$spec" >"$tmp/bad" 2>&1; fi
+		rc=$?
+		set -e
+		if [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/bad")" -eq 1 ] && grep -q "unknown base '7.0' (known: 6.1 6.12)\|unknown variant 'nosuch' on base 6.12\|bad base name" "$tmp/bad"; then
+			ok "$how $spec: exit 2, one line: $(cat "$tmp/bad")"
+		else notok "$how $spec: exit $rc"; sed 's/^/# /' "$tmp/bad"; fi
+	done
+done
 
 variants=baseline,vmas-array
 set +e
@@ -127,6 +141,54 @@ PY
 )"; then ok "calibration against the selftest: $cal"
 else notok "calibration: ${cal:-no calibration.json}"; fi
 
+# the 6.12 base: its baseline and the revert of 94efde1d, deterministic
+# (TCG, -icount), built from Debian's linux-source-6.12 and linux-config-6.12
+v12=baseline@6.12,revert-94efde1d@6.12
+set +e
+PINLAB_RESULTS="$tmp" bash "$top/scripts/lab" run --variants "$v12" --matrix smoke --deterministic \
+	--timeout 1200 --id lab612 2>&1 | sed 's/^/# /'
+rc="${PIPESTATUS[0]}"
+set -e
+o12="$tmp/lab612"
+if [ "$rc" -eq 0 ]; then ok "lab run $v12: exit 0"; else notok "lab run $v12: exit $rc"; fi
+for v in ${v12//,/ }; do
+	tap="$o12/$v.det/semantics.tap"
+	if grep -q "^variant $v deterministic boot 1: ok" "$o12/manifest.txt" 2>/dev/null && [ -f "$tap" ] &&
+		! grep -q "^not ok" "$tap" && grep -q "semantics: [0-9]* passed, 0 failed" "$tap"; then
+		ok "$v: built, booted, semantics $(tail -1 "$tap")"
+	else notok "$v: boot or semantics"; grep "^variant $v\|^not ok" "$o12/manifest.txt" "$tap" 2>/dev/null | sed 's/^/# /'; fi
+	if PYTHONPATH="$top/scripts" /usr/bin/python3 -c 'import sys; from pinlab import store; d = store.load_json(sys.argv[1]); sys.exit(not d["context"]["kernel_release"].startswith("6.12."))' "$o12/$v.det/pinbench.json"; then
+		ok "$v: JSON context: kernel 6.12"
+	else notok "$v: JSON context kernel"; fi
+done
+# 6.12 refuses what 6.1 pinned: a long-term writable pin of a shared file
+# mapping (34ed8d0dcd69), checked for real on both kernels
+if grep -q "^ok .* gup_test.pin_longterm pagecache write:1 -> EFAULT$" "$o12/baseline@6.12.det/semantics.tap" 2>/dev/null &&
+	grep -q "^ok .* gup_test.pin_longterm pagecache write:1 -> ok$" "$out/baseline/semantics.tap" 2>/dev/null; then
+	ok "a long-term pin of a shared ext4 mapping: pinned on 6.1, EFAULT on 6.12"
+else notok "the pagecache long-term semantic across versions"; fi
+# the revert: a 512Ki+1-page long-term call fails again (the kmalloc_array
+# of folios), and 6.12 baseline's table catches it
+if grep -q "^ok .* gup_test.pin_longterm anon write:1 -> ENOMEM$" "$o12/revert-94efde1d@6.12.det/semantics.tap" 2>/dev/null &&
+	grep -q "^not ok .*gup_test.pin_longterm anon .*-> ok: got ENOMEM" "$o12/revert-94efde1d@6.12.det/semantics-cross.tap" 2>/dev/null; then
+	ok "revert-94efde1d: a 512Ki+1-page long-term pin fails with ENOMEM; 6.12 baseline's table fails on it"
+else notok "revert-94efde1d: the ENOMEM semantic"; grep "ENOMEM" "$o12"/revert-94efde1d@6.12.det/semantics*.tap 2>/dev/null | sed 's/^/# /'; fi
+if bash "$top/scripts/lab" kconfig-check "$o12/kernels/baseline@6.12/config" >"$tmp/kconfig12" 2>&1 &&
+	grep -q "Debian's config" "$tmp/kconfig12"; then
+	ok "6.12 lab kernel config against Debian's 6.12 config: $(tail -1 "$tmp/kconfig12")"
+else notok "6.12 kconfig-check"; grep -v "^documented" "$tmp/kconfig12" | sed 's/^/# /'; fi
+if cal="$(/usr/bin/python3 - "$o12" <<'PY'
+import json, glob, sys
+files = sorted(glob.glob(sys.argv[1] + "/*/calibration.json"))
+rows = [r for f in files for r in json.load(open(f))["rows"]]
+judged = [r for r in rows if r["judged"]]
+print(f"{len(judged)} cases judged in {len(files)} boots, pinbench / selftest {min(r['ratio'] for r in judged):.3f}"
+      f"..{max(r['ratio'] for r in judged):.3f}")
+sys.exit(0 if len(files) >= 2 and len(judged) >= 18 and all(0.9 <= r["ratio"] <= 1.1 for r in judged) else 1)
+PY
+)"; then ok "6.12 calibration against its own selftest (tools/testing/selftests/mm): $cal"
+else notok "6.12 calibration: ${cal:-no calibration.json}"; fi
+
 # the positive control and the A/A: known-cost plants about 103
 # instructions a page on pin_user_pages() only.  Deterministic, 4 boots a
 # variant, each a perturbed layout: against baseline it must be flagged
@@ -175,10 +237,20 @@ else notok "A/A under perturbation: ${aa:-}"; fi
 # failures are recorded and the run goes on: a series that does not apply,
 # then a boot killed at --timeout; no VM is left behind
 kpt="$tmp/kp"
-cp -a "$top/kernel-patches/6.1" "$kpt"
-mkdir -p "$kpt/broken"
-printf '%s\n' '--- a/mm/gup.c' '+++ b/mm/gup.c' '@@ -1,3 +1,3 @@' ' this context' '-does not exist' '+in mm/gup.c' ' at all' >"$kpt/broken/0001-broken.patch"
-cat >"$kpt/broken/variant.conf" <<'CONF'
+cp -a "$top/kernel-patches" "$kpt"
+# a variant directory whose base has no BASE (kernel-patches/7.0/): refused
+mkdir -p "$kpt/7.0/baseline"
+cp "$kpt/6.12/baseline/variant.conf" "$kpt/7.0/baseline/"
+set +e
+PINLAB_PATCHES="$kpt" bash "$top/scripts/lab" run --variants baseline@7.0 >"$tmp/bad" 2>&1
+rc=$?
+set -e
+if [ "$rc" -eq 2 ] && grep -q "unknown base '7.0' (known: 6.1 6.12)" "$tmp/bad"; then
+	ok "a variant directory under a base without BASE: exit 2, $(cat "$tmp/bad")"
+else notok "variant under a base without BASE: exit $rc"; sed 's/^/# /' "$tmp/bad"; fi
+mkdir -p "$kpt/6.1/broken"
+printf '%s\n' '--- a/mm/gup.c' '+++ b/mm/gup.c' '@@ -1,3 +1,3 @@' ' this context' '-does not exist' '+in mm/gup.c' ' at all' >"$kpt/6.1/broken/0001-broken.patch"
+cat >"$kpt/6.1/broken/variant.conf" <<'CONF'
 DESCRIPTION="a patch that does not apply (lab test)"
 REPRODUCES="none"
 SERIES="instrumentation/0001-gup_test-pinlab-bench-ioctl.patch broken/0001-broken.patch"
@@ -197,7 +269,7 @@ if grep -q "^variant baseline wallclock boot 1: FAILED: hung: killed after 8 s" 
 	ok "the run went on to baseline; its boot was killed at --timeout and recorded as hung"
 else notok "timeout not recorded"; sed 's/^/# /' "$m" 2>/dev/null; fi
 # this test's own runs only: a lab run of someone else's may be going on
-if ! pgrep -f "qemu-system-x86_64.*pinlab-vm\.(labtest|control|failtest)\." >/dev/null; then ok "no VM left running"
+if ! pgrep -f "qemu-system-x86_64.*pinlab-vm\.(labtest|lab612|control|failtest)\." >/dev/null; then ok "no VM left running"
 else notok "a VM is still running"; fi
 # a run stopped from outside takes its VM with it: SIGTERM (as CI or a
 # user's kill) is caught; SIGKILL cannot be, and the VM's parent-death

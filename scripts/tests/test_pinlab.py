@@ -298,22 +298,62 @@ def test_vm_table_makes_qemu_arguments_and_guest_roles():
 def test_semantics_overrides_replace_and_add_rows():
     base = [ln for ln in variants.semantics("baseline").splitlines() if not ln.startswith("#")]
     v = [ln for ln in variants.semantics("vmas-array").splitlines() if not ln.startswith("#")]
-    assert len(v) == len(base) + 1
+    assert len(v) == len(base)   # both of its rows replace baseline's (local and remote, 2 GiB + 4K)
     assert "gup_test.pin_longterm anon 1 ENOMEM 2097156K" in v and "gup_test.pin_longterm anon 1 ok 2097156K" not in v
     same = [ln for ln in variants.semantics("callsite-check").splitlines() if not ln.startswith("#")]
     assert same == base
 
 
-def test_override_without_reason_is_refused(tmp_path):
+def test_override_without_reason_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(variants, "ROOT", str(tmp_path))
     for d in ("baseline", "v"):
-        (tmp_path / d).mkdir()
-        (tmp_path / d / "variant.conf").write_text('DESCRIPTION="x"\n')
-    (tmp_path / "baseline" / "semantics").write_text("p b 1 ok\n")
-    (tmp_path / "v" / "semantics").write_text("p b 1 EINVAL\n")
+        (tmp_path / "6.1" / d).mkdir(parents=True)
+        (tmp_path / "6.1" / d / "variant.conf").write_text('DESCRIPTION="x"\n')
+    (tmp_path / "6.1" / "BASE").write_text("PACKAGE=x\n")
+    (tmp_path / "6.1" / "baseline" / "semantics").write_text("p b 1 ok\n")
+    (tmp_path / "6.1" / "v" / "semantics").write_text("p b 1 EINVAL\n")
     with pytest.raises(PinlabError, match="needs its reason"):
-        variants.semantics("v", str(tmp_path))
-    with pytest.raises(PinlabError, match="unknown variant 'nope'"):
-        variants.conf("nope", str(tmp_path))
+        variants.semantics("v")
+    with pytest.raises(PinlabError, match="unknown variant 'nope' on base 6.1"):
+        variants.conf("nope")
+    # a variant directory under a base without BASE is an unknown base
+    (tmp_path / "7.0" / "baseline").mkdir(parents=True)
+    (tmp_path / "7.0" / "baseline" / "variant.conf").write_text('DESCRIPTION="x"\n')
+    with pytest.raises(PinlabError, match=r"unknown base '7.0' \(known: 6.1\)"):
+        variants.conf("baseline@7.0")
+
+
+def test_variants_are_named_on_their_base():
+    assert variants.bases() == ["6.1", "6.12"]
+    assert variants.split("baseline") == ("baseline", "6.1") and variants.split("x@6.12") == ("x", "6.12")
+    assert variants.normal("baseline@6.1") == "baseline" and variants.normal("baseline@6.12") == "baseline@6.12"
+    assert variants.reference("revert-94efde1d@6.12") == "baseline@6.12" and variants.reference("vmas-array") == "baseline"
+    assert variants.known("6.12") == ["baseline", "fast-devdax-longterm", "revert-94efde1d"]
+    assert variants.base("6.12")["PACKAGE"] == "linux-source-6.12"
+    c = variants.conf("revert-94efde1d@6.12")
+    assert c["base"] == "6.12" and c["label"] == "revert-94efde1d@6.12" and "94efde1d1539" in c["REPRODUCES"]
+    with pytest.raises(PinlabError, match="unknown base '7.0'"):
+        variants.conf("baseline@7.0")
+    with pytest.raises(PinlabError, match="bad base name"):
+        variants.conf("baseline@6.12;x")
+    with pytest.raises(PinlabError, match="unknown variant 'vmas-array' on base 6.12"):
+        variants.conf("vmas-array@6.12")
+
+
+def test_the_612_tables_differ_from_61_where_the_kernels_do():
+    """6.12's table: a long-term writable pin of a shared file mapping is refused
+    (34ed8d0dcd69), io_uring registers device-DAX; the revert fails 2 GiB + 4K."""
+    def rows(spec):
+        return {tuple(ln.split()[:3]) + tuple(ln.split()[4:]): ln.split()[3]
+                for ln in variants.semantics(spec).splitlines() if ln and not ln.startswith("#")}
+    a, b = rows("baseline"), rows("baseline@6.12")
+    assert a[("gup_test.pin_longterm", "pagecache", "1")] == "ok" and b[("gup_test.pin_longterm", "pagecache", "1")] == "EFAULT"
+    assert a[("iouring_register", "devdax", "1")] == "EOPNOTSUPP" and b[("iouring_register", "devdax", "1")] == "ok"
+    r = rows("revert-94efde1d@6.12")
+    assert b[("gup_test.pin_longterm", "anon", "1", "2097156K")] == "ok"
+    assert r[("gup_test.pin_longterm", "anon", "1", "2097156K")] == "ENOMEM"
+    assert {k for k in r if r[k] != b[k]} == {("gup_test.pin_longterm", "anon", "1", "2097156K"),
+                                              ("gup_test.pin_remote_longterm", "anon", "1", "2097156K")}
 
 
 # ---- the run's plan stage: bad input is refused before anything is built ------
@@ -332,6 +372,9 @@ def plan_of(*argv):
     (["--variants", "baseline", "--matrix", "nosuch"], "unknown matrix 'nosuch'"),
     (["--variants", "baseline", "--parallel", "99"], "--parallel must be 1-64"),
     (["--variants", "baseline", "--first-seed", "0"], "--first-seed must be 1-1000000"),
+    (["--variants", "baseline@7.0"], r"unknown base '7.0' \(known: 6.1 6.12\)"),
+    (["--variants", "nosuch@6.12"], "unknown variant 'nosuch' on base 6.12"),
+    (["--variants", "baseline,baseline@6.1"], "named twice"),
 ])
 def test_run_plan_refuses_bad_input(argv, msg):
     with pytest.raises(PinlabError, match=msg):
@@ -351,6 +394,20 @@ def test_run_plan_lists_its_boots(tmp_path, monkeypatch):
     (tmp_path / "x").mkdir()
     with pytest.raises(PinlabError, match="exists; pick another --id"):
         plan_of("--variants", "baseline", "--matrix", "smoke", "--id", "x")
+
+
+def test_a_cross_version_plan_boots_both_bases_and_judges_each_by_its_own_table(tmp_path, monkeypatch):
+    from pinlab import labrun
+    monkeypatch.setenv("PINLAB_RESULTS", str(tmp_path))
+    p = plan_of("--variants", "baseline,baseline@6.12,revert-94efde1d@6.12", "--deterministic", "--matrix", "smoke",
+                "--id", "x")
+    assert p["variants"] == ["baseline", "baseline@6.12", "revert-94efde1d@6.12"]
+    assert [c["base"] for c in p["confs"].values()] == ["6.1", "6.12", "6.12"]
+    job = labrun.job_for(p, "revert-94efde1d@6.12", "deterministic", 1, str(tmp_path / "job"))
+    assert job["cross"]
+    cross = (tmp_path / "job" / "semantics.cross").read_text()
+    assert cross == variants.semantics("baseline@6.12") and "gup_test.pin_longterm pagecache 1 EFAULT" in cross
+    assert not labrun.job_for(p, "baseline@6.12", "deterministic", 1, str(tmp_path / "job2"))["cross"]
 
 
 def test_progress_counts_benchmarks_as_the_final_tally(tmp_path):
@@ -432,6 +489,11 @@ def test_kconfig_differences_need_a_written_reason(tmp_path):
     (tmp_path / "allowed").write_text("CONFIG_MODULES\n")
     with pytest.raises(PinlabError, match="OPTION -- reason"):
         kconfig.check(str(tmp_path / "lab"), str(tmp_path / "deb"), str(tmp_path / "allowed"))
+    # the base is the config header's: its Debian config and its allowed list
+    (tmp_path / "c12").write_text("#\n# Automatically generated file; DO NOT EDIT.\n# Linux/x86 6.12.117 Kernel Configuration\n")
+    (tmp_path / "c1").write_text("#\n# Linux/x86 6.1.192 Kernel Configuration\n")
+    (tmp_path / "c9").write_text("#\n# Linux/x86 9.9.1 Kernel Configuration\n")
+    assert [kconfig.base_of(str(tmp_path / c)) for c in ("c12", "c1", "c9")] == ["6.12", "6.1", "6.1"]
 
 
 # ---- boots as the unit of replication: changes against the A/A spread ---------
@@ -496,6 +558,15 @@ case -u thp 4 512
 GUP_FAST_BENCHMARK: Time: get:80 put:10 us
 calibration: done
 """
+
+
+def test_the_612_selftests_tap_lines_parse_as_61s():
+    from pinlab import calibration
+    tap = ("TAP version 13\n1..1\n" + SELFTEST.replace("GUP_FAST_BENCHMARK:", "# GUP_FAST_BENCHMARK:")
+           .replace("PIN_LONGTERM_BENCHMARK:", "# PIN_LONGTERM_BENCHMARK:") + "ok 1 ioctl status 0\n")
+    assert calibration.parse_selftest(tap) == calibration.parse_selftest(SELFTEST)
+    with pytest.raises(PinlabError, match="truncated"):
+        calibration.parse_selftest(tap.replace("get:40 put:10 us", "get:40 put:10 us# , truncated (size: 0)"))
 
 
 def test_calibration_pairs_the_selftest_with_pinbench_and_fails_outside_ten_percent(tmp_path):
