@@ -29,7 +29,9 @@ struct gup_test {
 	__u32 which_pages[GUP_TEST_MAX_PAGES_TO_DUMP];
 };
 
-/* gup_flags of v6.1 (include/linux/mm.h) */
+/* the ABI's gup_flags bits: v6.1's FOLL_WRITE and FOLL_LONGTERM values
+ * (include/linux/mm.h); the 6.12 instrumentation translates them to 6.12's
+ * own FOLL_* (an enum, FOLL_LONGTERM = 1 << 8) */
 #define PB_FOLL_WRITE 0x01
 #define PB_FOLL_LONGTERM 0x10000
 
