@@ -69,11 +69,13 @@ def cmd_table(a):
         if a.answer:
             md, sent = tables.answer(run, a.mode, ref=a.baseline)
             lines = md + [""] + [f"- {x}" for x in sent]
+        elif a.across:
+            md, sent, _ = tables.across(run, a.mode)
+            lines = md + [""] + [f"- {x}" for x in sent]
         else:
             lines = (tables.variant_changes(run, a.backing, a.paths.split(",") if a.paths else None, a.metric,
                                             ref=a.baseline)
-                     if a.changes else tables.across(run, a.mode) if a.across
-                     else tables.variant_figures(run, a.variant))
+                     if a.changes else tables.variant_figures(run, a.variant))
     else:
         lines = gb.table(a.target)
     print("\n".join(lines))

@@ -363,7 +363,48 @@ def semantics_lines(run):
     return ["", "## Semantics", "",
             "Each boot's pin-outcome tables (pinsem, TAP); `semantics-cross` is baseline's table on a "
             "variant, expected to fail where the variant differs.", "",
-            "| boot | table | outcome |", "|---|---|---|"] + rows
+            "| boot | table | outcome |", "|---|---|---|"] + rows + semantics_differences(run)
+
+
+def tap_outcomes(path):
+    """{(case, n-th time it appears): what the kernel did} from a pinsem TAP
+    file: the expected outcome of a passing row, what it got of a failing
+    one, SKIP of a skipped one."""
+    out, seen = {}, {}
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"^(not ok|ok) \d+ - (.+?) -> (\S+?)(?:: got (\S+?):?(?: .*)?)?( # SKIP.*)?$", line.rstrip())
+            if not m:
+                continue
+            case = m[2]
+            seen[case] = seen.get(case, 0) + 1
+            got = "SKIP" if m[5] else (m[3] if m[1] == "ok" else (m[4] or "?"))
+            out[(case, seen[case])] = got
+    return out
+
+
+def semantics_differences(run):
+    """The cases whose outcome differs between the run's kernels (each
+    variant's first boot's own table, ext4-DAX), as measured."""
+    per = {}
+    for b in sorted(run.index["boots"], key=lambda b: (b["boot"], b["mode"] != "deterministic")):
+        rel = b["files"].get("semantics.tap")
+        if rel and b["variant"] not in per:
+            per[b["variant"]] = tap_outcomes(os.path.join(run.path, rel))
+    if len(per) < 2:
+        return []
+    vs = [v for v in run.index.get("variants", []) if v in per] or sorted(per)
+    keys = []
+    for v in vs:
+        keys += [k for k in per[v] if k not in keys]
+    diff = [k for k in keys if len({per[v].get(k, "-") for v in vs}) > 1]
+    if not diff:
+        return ["", "Every case had the same outcome on every kernel of this run."]
+    return ["", "Where the kernels differ (each variant's own table, as the kernel answered; '-': not in its "
+            "table; a case listed twice is the same case at another size, e.g. the 2 GiB + 4K row):", "",
+            "| case | " + " | ".join(vs) + " |", "|---|" + "---|" * len(vs)] + \
+        [f"| {k[0]}{' (' + str(k[1]) + ')' if k[1] > 1 else ''} | " + " | ".join(per[v].get(k, "-") for v in vs) + " |"
+         for k in diff]
 
 
 def fio_section(run, fio, results, base):

@@ -11,6 +11,37 @@ trap 'rm -rf "$tmp"' EXIT
 # shellcheck source=scripts/tests/tap.sh
 . "$top/scripts/tests/tap.sh"
 
+# kconfig_ok CONFIG WHAT: the config against Debian's (its own base's):
+# every performance-relevant difference written down with its reason
+kconfig_ok() {
+	if bash "$top/scripts/lab" kconfig-check "$1" >"$tmp/kconfig" 2>&1 &&
+		grep -q "Debian's config" "$tmp/kconfig"; then
+		ok "$2: $(tail -1 "$tmp/kconfig")"
+	else
+		notok "$2"
+		grep -v "^documented" "$tmp/kconfig" | sed 's/^/# /'
+	fi
+}
+
+# calibrated RUN MIN_BOOTS WHAT: every boot's calibration.json there, at
+# least MIN_BOOTS of them, 18 judged cases or more, each within 0.9-1.1
+calibrated() {
+	local cal
+	if cal="$(/usr/bin/python3 - "$1" "$2" <<'PY'
+import json, glob, sys
+files = sorted(glob.glob(sys.argv[1] + "/*/calibration.json"))
+rows = [r for f in files for r in json.load(open(f))["rows"]]
+judged = [r for r in rows if r["judged"]]
+print(f"{len(judged)} cases judged in {len(files)} boots, pinbench / selftest {min(r['ratio'] for r in judged):.3f}"
+      f"..{max(r['ratio'] for r in judged):.3f} ({len(rows) - len(judged)} reported, not judged)")
+sys.exit(0 if len(files) >= int(sys.argv[2]) and len(judged) >= 18
+         and all(0.9 <= r["ratio"] <= 1.1 for r in judged) else 1)
+PY
+	)"; then
+		ok "$3: $cal"
+	else notok "$3: ${cal:-no calibration.json}"; fi
+}
+
 echo "TAP version 13"
 for need in qemu-system-x86_64 /usr/src/linux-source-6.1.tar.xz /usr/src/linux-source-6.12.tar.xz /bin/busybox ndctl; do
 	if ! command -v "$need" >/dev/null && [ ! -e "$need" ]; then
@@ -123,23 +154,12 @@ else notok "the cross-check did not fail as it should"; fi
 
 # the lab kernel's config is Debian's where it matters: every
 # performance-relevant difference written down with its reason
-if bash "$top/scripts/lab" kconfig-check "$out/kernels/baseline/config" >"$tmp/kconfig" 2>&1; then
-	ok "lab kernel config against Debian's: $(tail -1 "$tmp/kconfig")"
-else notok "lab kernel config against Debian's"; grep -v "^documented" "$tmp/kconfig" | sed 's/^/# /'; fi
+kconfig_ok "$out/kernels/baseline/config" "lab kernel config against Debian's"
 
-# the calibration: the base's own gup_test selftest beside pinbench, in every boot
-if cal="$(/usr/bin/python3 - "$out" <<'PY'
-import json, glob, sys
-files = sorted(glob.glob(sys.argv[1] + "/*/calibration.json"))
-rows = [r for f in files for r in json.load(open(f))["rows"]]
-judged = [r for r in rows if r["judged"]]
-print(f"{len(judged)} cases judged in {len(files)} boots, pinbench / selftest {min(r['ratio'] for r in judged):.3f}"
-      f"..{max(r['ratio'] for r in judged):.3f} ({len(rows) - len(judged)} reported, not judged)")
-# judged: the deterministic boots' cases but THP (the wall-clock boots' are reported only)
-sys.exit(0 if len(files) >= 4 and len(judged) >= 18 and all(0.9 <= r["ratio"] <= 1.1 for r in judged) else 1)
-PY
-)"; then ok "calibration against the selftest: $cal"
-else notok "calibration: ${cal:-no calibration.json}"; fi
+# the calibration: the base's own gup_test selftest beside pinbench, in every
+# boot (judged: the deterministic boots' cases but THP; the wall-clock
+# boots' are reported only)
+calibrated "$out" 4 "calibration against the selftest"
 
 # the 6.12 base: its baseline and the revert of 94efde1d, deterministic
 # (TCG, -icount), built from Debian's linux-source-6.12 and linux-config-6.12
@@ -173,21 +193,8 @@ if grep -q "^ok .* gup_test.pin_longterm anon write:1 -> ENOMEM$" "$o12/revert-9
 	grep -q "^not ok .*gup_test.pin_longterm anon .*-> ok: got ENOMEM" "$o12/revert-94efde1d@6.12.det/semantics-cross.tap" 2>/dev/null; then
 	ok "revert-94efde1d: a 512Ki+1-page long-term pin fails with ENOMEM; 6.12 baseline's table fails on it"
 else notok "revert-94efde1d: the ENOMEM semantic"; grep "ENOMEM" "$o12"/revert-94efde1d@6.12.det/semantics*.tap 2>/dev/null | sed 's/^/# /'; fi
-if bash "$top/scripts/lab" kconfig-check "$o12/kernels/baseline@6.12/config" >"$tmp/kconfig12" 2>&1 &&
-	grep -q "Debian's config" "$tmp/kconfig12"; then
-	ok "6.12 lab kernel config against Debian's 6.12 config: $(tail -1 "$tmp/kconfig12")"
-else notok "6.12 kconfig-check"; grep -v "^documented" "$tmp/kconfig12" | sed 's/^/# /'; fi
-if cal="$(/usr/bin/python3 - "$o12" <<'PY'
-import json, glob, sys
-files = sorted(glob.glob(sys.argv[1] + "/*/calibration.json"))
-rows = [r for f in files for r in json.load(open(f))["rows"]]
-judged = [r for r in rows if r["judged"]]
-print(f"{len(judged)} cases judged in {len(files)} boots, pinbench / selftest {min(r['ratio'] for r in judged):.3f}"
-      f"..{max(r['ratio'] for r in judged):.3f}")
-sys.exit(0 if len(files) >= 2 and len(judged) >= 18 and all(0.9 <= r["ratio"] <= 1.1 for r in judged) else 1)
-PY
-)"; then ok "6.12 calibration against its own selftest (tools/testing/selftests/mm): $cal"
-else notok "6.12 calibration: ${cal:-no calibration.json}"; fi
+kconfig_ok "$o12/kernels/baseline@6.12/config" "6.12 lab kernel config against Debian's 6.12 config"
+calibrated "$o12" 2 "6.12 calibration against its own selftest (tools/testing/selftests/mm)"
 
 # the positive control and the A/A: known-cost plants about 103
 # instructions a page on pin_user_pages() only.  Deterministic, 4 boots a

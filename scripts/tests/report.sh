@@ -108,6 +108,19 @@ else
 	if grep -q '20990101-synthetic' "$tmp/dom.html" && grep -q 'slower vs baseline (deterministic)' "$tmp/dom.html"; then
 		ok "dashboard lists the synthetic run and flags its 5 % shift"
 	else notok "dashboard misses the synthetic run's flag"; fi
+	# the kernel versions: 6.1's and 6.12's baselines of the committed
+	# cross-version run, charted on one axis per mode
+	if kv="$("$py" - "$tmp/dom.html" <<'PY'
+import re, sys
+dom = open(sys.argv[1]).read()
+vs = dom[dom.index('id="versions"'):dom.index('id="top"')]
+charts = re.findall(r"<h3>kernel versions \((\w+)\): ([^<]+)</h3>", vs)
+cats = re.findall(r">(6\.1 [^<]*|6\.12 [^<]*)</text>", vs)
+print(f"{len(charts)} kernel-version charts ({', '.join(sorted({m for m, _ in charts}))}), axis {sorted(set(cats))[:2]}")
+sys.exit(0 if {m for m, _ in charts} == {"deterministic", "wallclock"} and any(c.startswith("6.12") for c in cats) else 1)
+PY
+)"; then ok "dashboard kernel versions: $kv"
+	else notok "dashboard kernel versions: $kv"; fi
 	# each "largest flagged change" is charted from the run that flagged it,
 	# not from the newest run that has the benchmark
 	if own="$("$py" - "$tmp/dom.html" <<'PY'

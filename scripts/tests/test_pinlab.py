@@ -642,3 +642,32 @@ def test_a_one_boot_report_never_calls_untestable_rows_no_difference():
                  verdict="", testable=True, exact=True, n_a=2, n_b=2, min_p=0.33)]
     out = " ".join(report.sentences("v", dict(rows=rows, alpha=0.05, floor=2.0, label_a="baseline"), "x"))
     assert "1 of 2 benchmarks could be judged" in out and "+70.0 %" in out and "no significant" not in out
+
+
+# ---- across kernel versions: the committed run ---------------------------------
+
+VERSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "results", "20261124-lab-versions")
+
+
+@pytest.mark.parametrize("mode", ["deterministic", "wallclock"])
+def test_the_committed_versions_run_shows_peter_xus_thp_drop(mode):
+    """lab/published.toml: Peter Xu's v6.6 series took THP pin_user_pages(FOLL_LONGTERM)
+    from 13992.5 to 378.5 us; 6.1 -> 6.12 must drop pinbench's per-page figure by at least
+    min_ratio, flagged, and the section must put the published ratio beside it."""
+    from pinlab import tables
+    run = store.open_run(VERSIONS)
+    md, sentences, data = tables.across(run, mode)
+    pub = {p["id"]: p for p in data["published"]}["thp-longterm"]
+    want = {p["id"]: p for p in tables.published()}["thp-longterm"]["min_ratio"]
+    assert data["old"] == "baseline" and data["new"] == "baseline@6.12"
+    assert pub["lab_ratio"] >= want and pub["significant"]
+    assert pub["selftest_ratio"] >= want        # the same gup_test command in the same boots
+    assert round(pub["published_ratio"]) == 37 and "(37×)" in " ".join(sentences)
+    assert any("pin_longterm" in ln and "**" in ln for ln in md)
+
+
+def test_across_versions_needs_two_bases():
+    from pinlab import tables
+    run = store.open_run(os.path.join(os.path.dirname(VERSIONS), "20261124-lab-debian-det"))
+    with pytest.raises(PinlabError, match="needs the baselines of two bases"):
+        tables.across(run, "deterministic")
