@@ -117,6 +117,10 @@ def env_of(ref):
     else:
         env["accel"] = "native (no VM)" if "native" in man.get("mode", "native") else man.get("mode", "?")
     env["config"] = kernel_config(run.kernel_file(s["variant"], "config"))
+    # a run of two bases: the set's own kernel's base, from its kernel.txt
+    kt = run.kernel_file(s["variant"], "kernel")
+    if kt and os.path.exists(kt):
+        env["base"] = store.read_kv(kt).get("base", env["base"])
     return env
 
 
