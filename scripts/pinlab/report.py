@@ -490,6 +490,10 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
     mode, sets, fio, modes = pick_sets(run, mode_arg)
     metric = metrics.for_mode(metric or "ns_per_page", mode)
     metrics.get(metric)
+    if baseline == "baseline" and sets and baseline not in sets:
+        # a run of one other base: its own baseline (baseline@6.12)
+        baseline = next((v for v in run.index.get("variants", []) if v in sets
+                         and variants.split(v)[0] == "baseline"), baseline)
     if baseline != "none" and sets and baseline not in sets:
         raise PinlabError(f"{run.path}: no {mode} set for baseline {baseline!r} (have: {', '.join(sorted(sets))}; "
                           "--baseline none reports without comparisons)")

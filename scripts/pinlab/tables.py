@@ -271,7 +271,7 @@ def across(run, mode, alpha=0.05):
         cells[(kv["ppc"], path, bk)] = r
     how = (f"{res['boots_a']} vs {res['boots_b']} boots; **bold**: flagged, the boots' ranges apart and beyond "
            "the A/A spread" if res["by_boot"] else "one boot a side; **bold**: flagged against a fixed floor")
-    md = [f"{mode}: {old} ({order[0]}) against {new} ({order[-1]}), {unit} per page, the default set (1 VMA). "
+    md = [f"{mode}: {old} ({order[0]}) against {new} ({order[-1]}), {unit}, the default set (1 VMA). "
           f"Each cell is {order[0]}'s median over {order[-1]}'s: above 1 the newer kernel pins the page for less "
           f"({how}; '-': not on both sides, e.g. refused by one kernel)."]
     for ppc in sorted({k[0] for k in cells}, key=lambda x: (x == "0", int(x))):
@@ -298,7 +298,7 @@ def across(run, mode, alpha=0.05):
             sentences.append(
                 f"{pub['what']}: {pub['source']} posted `{pub['command']}` going from {pub['before_us']:g} to "
                 f"{pub['after_us']:g} µs ({pr:.0f}×); pinlab's {pub['path']} on {pub['backing']} at {pub['ppc']} "
-                f"pages per call goes from {r['median_a']:.1f} to {r['median_b']:.1f} {unit} per page from "
+                f"pages per call goes from {r['median_a']:.1f} to {r['median_b']:.1f} {unit} from "
                 f"{order[0]} to {order[-1]} ({item['lab_ratio']:.1f}×{', flagged' if r['significant'] else ''}; "
                 f"the issue asks for at least {pub['min_ratio']}×).")
         if pub.get("extra_output"):
