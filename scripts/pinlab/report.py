@@ -494,6 +494,8 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
         # a run of one other base: its own baseline (baseline@6.12)
         baseline = next((v for v in run.index.get("variants", []) if v in sets
                          and variants.split(v)[0] == "baseline"), baseline)
+        if baseline not in sets and run.index["kind"] != "lab":
+            baseline = "none"   # a host run's series: figures, no comparisons
     if baseline != "none" and sets and baseline not in sets:
         raise PinlabError(f"{run.path}: no {mode} set for baseline {baseline!r} (have: {', '.join(sorted(sets))}; "
                           "--baseline none reports without comparisons)")
@@ -523,22 +525,26 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
                 for placement, psets in (placement_sets(run, mode).items() if base else [])
                 if base in psets and len(psets) > 1}
     across_plots = []
-    if run.index["kind"] == "lab" and len({variants.base_of(v) for v in sets
-                                             if variants.split(v)[0] == "baseline"}) > 1:
+    # across kernel versions: every mode of the run, this report's first
+    for xmode in ([mode] + [m for m in modes if m != mode]) if run.index["kind"] == "lab" else []:
+        xsets = sets if xmode == mode else pick_sets(run, xmode)[1]
+        if len({variants.base_of(v) for v in xsets if variants.split(v)[0] == "baseline"}) < 2:
+            continue
         from . import tables
-        xmd, xsent, xdata = tables.across(run, mode, alpha)
-        with open(os.path.join(run.path, f"across-{mode}.md"), "w") as f:
+        xmd, xsent, xdata = tables.across(run, xmode, alpha)
+        with open(os.path.join(run.path, f"across-{xmode}.md"), "w") as f:
             f.write("\n".join(xmd + [""] + [f"- {x}" for x in xsent]) + "\n")
-        with open(os.path.join(run.path, f"across-{mode}.json"), "w") as f:
+        with open(os.path.join(run.path, f"across-{xmode}.json"), "w") as f:
             json.dump(xdata, f, indent=1, sort_keys=True)
             f.write("\n")
-        md += ["", f"## Across kernel versions ({mode})", "",
-               f"Generated: [across-{mode}.md](across-{mode}.md), [across-{mode}.json](across-{mode}.json).", ""]
+        md += ["", f"## Across kernel versions ({xmode})", "",
+               f"Generated: [across-{xmode}.md](across-{xmode}.md), [across-{xmode}.json](across-{xmode}.json).", ""]
         md += [f"- {x}" for x in xsent] + [""] + xmd
         txt_summary += xsent + [""]
         if with_plots:
-            across_plots = plots.across(run.path, sets[xdata["old"]], sets[xdata["new"]], xdata["old"], xdata["new"],
-                                        metric, unit, mode)
+            xmetric = metrics.for_mode(metric, xmode)
+            across_plots += plots.across(run.path, xsets[xdata["old"]], xsets[xdata["new"]], xdata["old"],
+                                         xdata["new"], xmetric, metrics.unit_label(xmetric, xmode), xmode)
     if base and variants.split(base)[0] == "baseline" and run.index["kind"] == "lab" and \
             any(v != base and variants.reference(v) == base for v in sets):
         from . import tables

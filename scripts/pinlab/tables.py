@@ -299,7 +299,9 @@ def across(run, mode, alpha=0.05):
                 f"{pub['what']}: {pub['source']} posted `{pub['command']}` going from {pub['before_us']:g} to "
                 f"{pub['after_us']:g} µs ({pr:.0f}×); pinlab's {pub['path']} on {pub['backing']} at {pub['ppc']} "
                 f"pages per call goes from {r['median_a']:.1f} to {r['median_b']:.1f} {unit} from "
-                f"{order[0]} to {order[-1]} ({item['lab_ratio']:.1f}×{', flagged' if r['significant'] else ''}; "
+                f"{order[0]} to {order[-1]} ({item['lab_ratio']:.1f}×, "
+                f"{'flagged' if r['significant'] else 'not flagged: too few boots for their spread, see compare'}"
+                f"{'; ns of a TCG guest, not hardware' if mode == 'wallclock' else ''}; "
                 f"the issue asks for at least {pub['min_ratio']}×).")
         if pub.get("extra_output"):
             per = {}
