@@ -100,9 +100,10 @@ def across(run_dir, old_ref, new_ref, old, new, metric, unit, mode, ppc=512):
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.9 * nrow), squeeze=False)
     for i, path in enumerate(paths):
         ax = axes[i // ncol][i % ncol]
-        bks = []
-        for p, bk in list(a) + list(b):
-            bks += [bk] if p == path and bk not in bks else []
+        order = []
+        for _, bk in list(a) + list(b):
+            order += [bk] if bk not in order else []
+        bks = [bk for bk in order if (path, bk) in a or (path, bk) in b]   # one backing order in every panel
         for k, (d, lab) in enumerate(((a, old), (b, new))):
             xs = [j + (k - 0.5) * 0.38 for j in range(len(bks))]
             ys = [statistics.median(d[(path, bk)]) if (path, bk) in d else 0 for bk in bks]
@@ -120,7 +121,7 @@ def across(run_dir, old_ref, new_ref, old, new, metric, unit, mode, ppc=512):
         axes[j // ncol][j % ncol].set_visible(False)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper right", fontsize=7)
-    fig.suptitle(f"{old} vs {new}: {unit} per page at {ppc} pages per call, 1 VMA - {mode}; "
+    fig.suptitle(f"{old} vs {new}: {unit} at {ppc} pages per call, 1 VMA - {mode}; "
                  "bars: min..max over the boots (missing: refused or not run)", fontsize=9)
     fig.tight_layout(rect=(0, 0, 0.9, 0.95))
     os.makedirs(os.path.join(run_dir, "plots"), exist_ok=True)
