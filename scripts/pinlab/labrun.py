@@ -109,8 +109,10 @@ def make_plan(a):
                           "tree (commit first, or --allow-dirty, which the manifest records)")
     # wall-clock boots interleave (A B A B ...), deterministic ones may run in parallel
     boots = [(v, m, b) for m in modes for b in range(1, a.boots + 1) for v in vlist]
+    # the revision is the tree's at the plan: what the dirty check saw (edits
+    # made while a long run goes on are not its inputs)
     return dict(id=rid, out=out, variants=vlist, confs=confs, matrix=matrix, vm=vm, modes=modes, boots=boots,
-                accel=a.accel, timeout=a.timeout, args=a, parallel=parallel)
+                accel=a.accel, timeout=a.timeout, args=a, parallel=parallel, rev=rev)
 
 
 def seed_of(p, boot):
@@ -385,7 +387,7 @@ def manifest_lines(p, accel, initrd_names):
     a, vm = p["args"], p["vm"]
     qv = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     bases = sorted({c["base"] for c in p["confs"].values()}, key=variants.bases().index)
-    rev = revision() + (" (--allow-dirty)" if a.allow_dirty else "")
+    rev = p["rev"] + (" (--allow-dirty)" if a.allow_dirty else "")
     mem = open("/proc/meminfo").readline().split()[1]
     cpu = next((ln.split(": ", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
     det = vm["deterministic"]
