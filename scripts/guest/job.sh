@@ -39,7 +39,11 @@ setup() { # setup ROLE SLOT MODE FS MOUNT OPTIONS LINK
 	step "pmem: $1 in slot $2 = region$r, $3 ${dev}"
 	if [ "$3" = kmem ]; then
 		# what daxctl reconfigure-device --mode=system-ram does; by hand,
-		# since daxctl wants to modprobe kmem, which is built in here
+		# since daxctl wants to modprobe kmem, which is built in here.
+		# Blocks stay offline when added (Debian's 6.12 config onlines
+		# hot-added memory itself, MHP_DEFAULT_ONLINE_TYPE_ONLINE_AUTO,
+		# into ZONE_NORMAL), so that they can be onlined movable below
+		echo offline >/sys/devices/system/memory/auto_online_blocks || fail "auto_online_blocks"
 		echo "$dev" >/sys/bus/dax/drivers/device_dax/unbind || fail "unbind $dev"
 		echo "$dev" >/sys/bus/dax/drivers/kmem/new_id || fail "bind $dev to kmem"
 		for mb in /sys/devices/system/memory/memory*; do
