@@ -36,8 +36,11 @@ flock 9
 have="$(dpkg-query -W -f='${Version}' "$PACKAGE" 2>/dev/null || true)"
 stamp="$cache/base.sha256"
 [ "$base_name" = "$default_base" ] || stamp="$cache/base-$base_name.sha256"
-if [ ! -f "$stamp" ] || [ "$TARBALL" -nt "$stamp" ]; then
-	sha256sum "$TARBALL" | cut -d' ' -f1 >"$stamp"
+# written whole or not at all: a run killed during sha256sum must not leave
+# an empty stamp that reads as the tarball's sha256 next time
+if [ ! -s "$stamp" ] || [ "$TARBALL" -nt "$stamp" ]; then
+	sha256sum "$TARBALL" | cut -d' ' -f1 >"$stamp.tmp.$$"
+	mv "$stamp.tmp.$$" "$stamp"
 fi
 sha="$(cat "$stamp")"
 if [ "$sha" != "$SHA256" ] || [ "$have" != "$VERSION" ]; then
