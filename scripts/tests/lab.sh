@@ -58,7 +58,7 @@ bash "$top/scripts/lab" run --variants nosuch >"$tmp/bad" 2>&1
 rc=$?
 set -e
 if [ "$rc" -eq 2 ] && grep -q "unknown variant 'nosuch'" "$tmp/bad"; then ok "unknown variant: exit 2, named"
-else notok "unknown variant: exit $rc"; sed 's/^/# /' "$tmp/bad"; fi
+else notok "unknown variant: exit $rc"; sed 's/^/# /' "$tmp/bad" || true; fi
 set +e
 bash "$top/scripts/lab" run --variants baseline --matrix nosuch >"$tmp/bad" 2>&1
 rc=$?
@@ -74,7 +74,7 @@ for spec in baseline@7.0 nosuch@6.12 "baseline@6.12;rm"; do
 		set -e
 		if [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/bad")" -eq 1 ] && grep -q "unknown base '7.0' (known: 6.1 6.12)\|unknown variant 'nosuch' on base 6.12\|bad base name" "$tmp/bad"; then
 			ok "$how $spec: exit 2, one line: $(cat "$tmp/bad")"
-		else notok "$how $spec: exit $rc"; sed 's/^/# /' "$tmp/bad"; fi
+		else notok "$how $spec: exit $rc"; sed 's/^/# /' "$tmp/bad" || true; fi
 	done
 done
 
@@ -94,7 +94,7 @@ for v in ${variants//,/ }; do
 	if [ -f "$tap" ] && grep -q "^ok" "$tap" && ! grep -q "^not ok" "$tap" &&
 		grep -q "semantics: [0-9]* passed, 0 failed" "$tap"; then
 		ok "$v: semantics $(tail -1 "$tap")"
-	else notok "$v: semantics"; grep "^not ok" "$tap" 2>/dev/null | sed 's/^/# /'; fi
+	else notok "$v: semantics"; grep "^not ok" "$tap" 2>/dev/null | sed 's/^/# /' || true; fi
 	if grep -q "gup_test.pin_longterm *fsdax .*EOPNOTSUPP" "$tap" 2>/dev/null &&
 		grep -q "^ok .* gup_test.pin_longterm fsdax write:1 -> EOPNOTSUPP$" "$tap"; then
 		ok "$v: FS-DAX long-term pin refused with EOPNOTSUPP (no SKIP)"
@@ -105,7 +105,7 @@ for v in ${variants//,/ }; do
 		--require-run '^gup_test.gup_fast/fsdax/' \
 		--require-run '^gup_test.pin_fast/thp/' >"$tmp/chk" 2>&1; then
 		ok "$v: JSON read back: $(tail -1 "$tmp/chk")"
-	else notok "$v: JSON"; sed 's/^/# /' "$tmp/chk"; fi
+	else notok "$v: JSON"; sed 's/^/# /' "$tmp/chk" || true; fi
 	if PYTHONPATH="$top/scripts" /usr/bin/python3 -c 'import sys; from pinlab import store; d = store.load_json(sys.argv[1]); sys.exit(d["context"]["label"] != sys.argv[2] or "6.1" not in d["context"]["kernel_release"])' "$out/$v/pinbench.json" "$v"; then
 		ok "$v: JSON context: label $v, kernel 6.1"
 	else notok "$v: JSON context label/kernel"; fi
@@ -121,7 +121,7 @@ for v in ${variants//,/ }; do
 		grep -q "1 refused as expected" "$tmp/fchk" &&
 		grep -q "^fio.iouring/fsdax/.*expected-refusal" "$out/$v/fio-runs.tsv"; then
 		ok "$v: fio in the guest: $(tail -1 "$tmp/fchk"), io_uring fixedbufs on FS-DAX refused (EOPNOTSUPP)"
-	else notok "$v: fio in the guest"; sed 's/^/# /' "$tmp/fchk" "$out/$v/fio-runs.tsv" 2>/dev/null; fi
+	else notok "$v: fio in the guest"; sed 's/^/# /' "$tmp/fchk" "$out/$v/fio-runs.tsv" 2>/dev/null || true; fi
 	# the matrix's extra program (static) ran in the guest; its stdout and
 	# the file it wrote came back and are in the run's index
 	if grep -q "^6\.1\." "$out/$v/extra-static.txt" 2>/dev/null && grep -q "^MemTotal:" "$out/$v/meminfo.txt" 2>/dev/null &&
@@ -133,12 +133,12 @@ for v in ${variants//,/ }; do
 	if grep -q "^ok [0-9]* - setup_teardown/fsdax$" "$tb" 2>/dev/null && grep -q "^ok [0-9]* - remote_child/devdax$" "$tb" &&
 		! grep "^not ok" "$tb" | grep -qv "# SKIP"; then
 		ok "$v: the backings' unit tests in the guest: FS-DAX and device-DAX set up for real ($(grep -c '^ok' "$tb") ok)"
-	else notok "$v: test_backing in the guest"; grep "^not ok\|fsdax\|devdax" "$tb" 2>/dev/null | sed 's/^/# /'; fi
+	else notok "$v: test_backing in the guest"; grep "^not ok\|fsdax\|devdax" "$tb" 2>/dev/null | sed 's/^/# /' || true; fi
 	# perf in the guest: the profile's stacks reach the long-term slow path
 	if grep -q "^| __gup_longterm_locked |" "$out/$v/perf-pinpath.md" 2>/dev/null &&
 		grep -q "<rect" "$out/$v/flame.svg" 2>/dev/null; then
 		ok "$v: perf profile in the guest: __gup_longterm_locked in the stacks, flame graph drawn"
-	else notok "$v: perf profile"; head -5 "$out/$v/perf-pinpath.md" 2>/dev/null | sed 's/^/# /'; fi
+	else notok "$v: perf profile"; head -5 "$out/$v/perf-pinpath.md" 2>/dev/null | sed 's/^/# /' || true; fi
 done
 if grep -q "ENOMEM" "$out/vmas-array/semantics.tap" &&
 	grep -q "^ok .*2097156K\|^ok .* anon write:1 -> ENOMEM" "$out/vmas-array/semantics.tap"; then
@@ -176,7 +176,7 @@ for v in ${v12//,/ }; do
 	if grep -q "^variant $v deterministic boot 1: ok" "$o12/manifest.txt" 2>/dev/null && [ -f "$tap" ] &&
 		! grep -q "^not ok" "$tap" && grep -q "semantics: [0-9]* passed, 0 failed" "$tap"; then
 		ok "$v: built, booted, semantics $(tail -1 "$tap")"
-	else notok "$v: boot or semantics"; grep "^variant $v\|^not ok" "$o12/manifest.txt" "$tap" 2>/dev/null | sed 's/^/# /'; fi
+	else notok "$v: boot or semantics"; grep "^variant $v\|^not ok" "$o12/manifest.txt" "$tap" 2>/dev/null | sed 's/^/# /' || true; fi
 	if PYTHONPATH="$top/scripts" /usr/bin/python3 -c 'import sys; from pinlab import store; d = store.load_json(sys.argv[1]); sys.exit(not d["context"]["kernel_release"].startswith("6.12."))' "$o12/$v.det/pinbench.json"; then
 		ok "$v: JSON context: kernel 6.12"
 	else notok "$v: JSON context kernel"; fi
@@ -192,7 +192,7 @@ else notok "the pagecache long-term semantic across versions"; fi
 if grep -q "^ok .* gup_test.pin_longterm anon write:1 -> ENOMEM$" "$o12/revert-94efde1d@6.12.det/semantics.tap" 2>/dev/null &&
 	grep -q "^not ok .*gup_test.pin_longterm anon .*-> ok: got ENOMEM" "$o12/revert-94efde1d@6.12.det/semantics-cross.tap" 2>/dev/null; then
 	ok "revert-94efde1d: a 512Ki+1-page long-term pin fails with ENOMEM; 6.12 baseline's table fails on it"
-else notok "revert-94efde1d: the ENOMEM semantic"; grep "ENOMEM" "$o12"/revert-94efde1d@6.12.det/semantics*.tap 2>/dev/null | sed 's/^/# /'; fi
+else notok "revert-94efde1d: the ENOMEM semantic"; grep "ENOMEM" "$o12"/revert-94efde1d@6.12.det/semantics*.tap 2>/dev/null | sed 's/^/# /' || true; fi
 kconfig_ok "$o12/kernels/baseline@6.12/config" "6.12 lab kernel config against Debian's 6.12 config"
 calibrated "$o12" 2 "6.12 calibration against its own selftest (tools/testing/selftests/mm)"
 
@@ -223,7 +223,7 @@ print(f"pin_longterm +{min(deltas):.1f}..+{max(deltas):.1f} instructions/page fl
 sys.exit(0 if ok else 1)
 PY
 )"; then ok "positive control: $pc"
-else notok "positive control (exit $rc): ${pc:-}"; tail -5 "$tmp/control.log" | sed 's/^/# /'; fi
+else notok "positive control (exit $rc): ${pc:-}"; tail -5 "$tmp/control.log" | sed 's/^/# /' || true; fi
 if [ "$rc" -eq 0 ] && aa="$(cd "$top/scripts" && /usr/bin/python3 - "$tmp/control" <<'PY'
 import sys
 from pinlab import compare, env, store
@@ -254,7 +254,7 @@ rc=$?
 set -e
 if [ "$rc" -eq 2 ] && grep -q "unknown base '7.0' (known: 6.1 6.12)" "$tmp/bad"; then
 	ok "a variant directory under a base without BASE: exit 2, $(cat "$tmp/bad")"
-else notok "variant under a base without BASE: exit $rc"; sed 's/^/# /' "$tmp/bad"; fi
+else notok "variant under a base without BASE: exit $rc"; sed 's/^/# /' "$tmp/bad" || true; fi
 mkdir -p "$kpt/6.1/broken"
 printf '%s\n' '--- a/mm/gup.c' '+++ b/mm/gup.c' '@@ -1,3 +1,3 @@' ' this context' '-does not exist' '+in mm/gup.c' ' at all' >"$kpt/6.1/broken/0001-broken.patch"
 cat >"$kpt/6.1/broken/variant.conf" <<'CONF'
@@ -271,10 +271,10 @@ m="$tmp/failtest/manifest.txt"
 if [ "$rc" -eq 1 ] && grep -q "^variant broken: FAILED build" "$m" 2>/dev/null &&
 	grep -q "does not apply" "$tmp/failtest/kernels/broken/build.log"; then
 	ok "a series that does not apply: FAILED build, logged, exit 1"
-else notok "broken variant (exit $rc)"; sed 's/^/# /' "$tmp/fail.log" | tail -5; fi
+else notok "broken variant (exit $rc)"; sed 's/^/# /' "$tmp/fail.log" | tail -5 || true; fi
 if grep -q "^variant baseline wallclock boot 1: FAILED: hung: killed after 8 s" "$m" 2>/dev/null; then
 	ok "the run went on to baseline; its boot was killed at --timeout and recorded as hung"
-else notok "timeout not recorded"; sed 's/^/# /' "$m" 2>/dev/null; fi
+else notok "timeout not recorded"; sed 's/^/# /' "$m" 2>/dev/null || true; fi
 # this test's own runs only: a lab run of someone else's may be going on
 if ! pgrep -f "qemu-system-x86_64.*pinlab-vm\.(labtest|lab612|control|failtest)\." >/dev/null; then ok "no VM left running"
 else notok "a VM is still running"; fi
