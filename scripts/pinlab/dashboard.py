@@ -75,8 +75,8 @@ def build(results, out_dir, alpha, floor):
         seen.append((run.id, loaded))
         # each variant against its run's baseline of the same base, and a
         # newer base's baseline against the oldest base's: same kind and mode
-        bls = sorted((v2 for (_, v2, _, _) in loaded if variants.split(v2)[0] == "baseline"),
-                     key=lambda v: [int(x) if x.isdigit() else x for x in re.split(r"[.-]", variants.base_of(v))])
+        bl = variants.baselines(v2 for (_, v2, _, _) in loaded)
+        bls = [bl[b] for b in sorted(bl, key=variants.version_key)]
         for (series, variant, kind, mode), (ref, metric) in sorted(loaded.items()):
             want = variants.reference(variant) if variant != variants.reference(variant) else \
                 (bls[0] if bls and variant != bls[0] else None)

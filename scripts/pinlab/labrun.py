@@ -556,7 +556,7 @@ def finish(p, index, out, failed, t_start):
     store.write_index(out, index)
     rel = shown(out)
     if not p["args"].no_report and any(s["kind"] == "pinbench" or s["kind"] == "fio" for s in index["sets"]):
-        base = next((v for v in p["variants"] if variants.split(v)[0] == "baseline"), "none") \
+        base = next(iter(variants.baselines(p["variants"]).values()), "none") \
             if len(p["variants"]) > 1 else "none"
         try:
             say(report.write(out, base, command=f"scripts/lab report {p['id']}"

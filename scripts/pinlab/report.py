@@ -492,8 +492,8 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
     metrics.get(metric)
     if baseline == "baseline" and sets and baseline not in sets:
         # a run of one other base: its own baseline (baseline@6.12)
-        baseline = next((v for v in run.index.get("variants", []) if v in sets
-                         and variants.split(v)[0] == "baseline"), baseline)
+        baseline = next(iter(variants.baselines(v for v in run.index.get("variants", []) if v in sets).values()),
+                        baseline)
         if baseline not in sets and run.index["kind"] != "lab":
             baseline = "none"   # a host run's series: figures, no comparisons
     if baseline != "none" and sets and baseline not in sets:
@@ -528,7 +528,7 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
     # across kernel versions: every mode of the run, this report's first
     for xmode in ([mode] + [m for m in modes if m != mode]) if run.index["kind"] == "lab" else []:
         xsets = sets if xmode == mode else pick_sets(run, xmode)[1]
-        if len({variants.base_of(v) for v in xsets if variants.split(v)[0] == "baseline"}) < 2:
+        if len(variants.baselines(xsets)) < 2:
             continue
         from . import tables
         xmd, xsent, xdata = tables.across(run, xmode, alpha)

@@ -213,10 +213,6 @@ def answer(run, mode, alpha=0.05, by_set=None, ref="baseline"):
 
 # ---- across kernel versions ---------------------------------------------------
 
-def version_key(b):
-    return [int(x) if x.isdigit() else x for x in re.split(r"[.-]", b)]
-
-
 def published():
     """lab/published.toml: the upstream figures the lab reproduces."""
     import os
@@ -247,11 +243,11 @@ def across(run, mode, alpha=0.05):
     kernel is cheaper), flagged where compare flags the change; then each
     published figure of lab/published.toml beside the lab's own ratio."""
     from . import compare, env, variants
-    bl = {variants.base_of(v): v for v in run.index.get("variants", []) if variants.split(v)[0] == "baseline"}
+    bl = variants.baselines(run.index.get("variants", []))
     if len(bl) < 2:
         raise PinlabError(f"{run.path}: across versions needs the baselines of two bases (have: "
                           f"{', '.join(bl.values()) or 'none'})")
-    order = sorted(bl, key=version_key)
+    order = sorted(bl, key=variants.version_key)
     old, new = bl[order[0]], bl[order[-1]]
     sets = {s["variant"]: env.with_boots(env.SetRef(run.set_path(s), run, s))
             for s in run.sets(kind="pinbench", mode=mode, boot=1, placement="default")}

@@ -14,10 +14,19 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 BASE_NAME = re.compile(r"^[0-9]+\.[0-9]+[a-z0-9.-]*$")
 
 
+def version_key(b):
+    """A sort key for kernel versions: 6.1 before 6.12."""
+    return [int(x) if x.isdigit() else x for x in re.split(r"[.-]", b)]
+
+
 def bases():
-    """The bases: every kernel-patches/*/BASE."""
-    return sorted((d for d in os.listdir(ROOT) if os.path.isfile(os.path.join(ROOT, d, "BASE"))),
-                  key=lambda b: [int(x) if x.isdigit() else x for x in re.split(r"[.-]", b)])
+    """The bases: every kernel-patches/*/BASE, oldest first."""
+    return sorted((d for d in os.listdir(ROOT) if os.path.isfile(os.path.join(ROOT, d, "BASE"))), key=version_key)
+
+
+def baselines(labels):
+    """{BASE: label} of the baselines among labels, in their order."""
+    return {base_of(v): v for v in labels if split(v)[0] == "baseline"}
 
 
 def patches(b=DEFAULT_BASE):
