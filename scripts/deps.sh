@@ -8,7 +8,9 @@ bench=(build-essential g++ pkg-config libbenchmark-dev libbenchmark-tools
 	python3 python3-scipy python3-matplotlib python3-numpy python3-pytest libnuma-dev
 	numactl liburing-dev libcmocka-dev clang-format shellcheck util-linux
 	valgrind git chromium)
-lab=(linux-source-6.1 linux-config-6.1 linux-source-6.12 linux-config-6.12 qemu-system-x86 busybox-static ndctl daxctl e2fsprogs
+# the kernel bases are not here: the lab fetches each base's source itself
+# (scripts/lab bases), so that nothing apt does to the system moves a base
+lab=(qemu-system-x86 busybox-static ndctl daxctl e2fsprogs
 	xfsprogs flex bison bc libelf-dev libssl-dev ccache cpio xz-utils
 	dwarves fio linux-perf)
 
@@ -35,16 +37,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: missing ${missing[*]}; run as root to install them" >&2
 	exit 1
 fi
-# the kernel bases' packages at the versions kernel-patches/*/BASE pin
-here="$(cd "$(dirname "$0")/.." && pwd)"
-specs=()
-for p in "${missing[@]}"; do
-	v="$(awk -F= -v p="$p" '$1 == "PACKAGE" && $2 == p { getline; if ($1 == "VERSION") print $2 }
-		$1 == "CONFIG_PACKAGE" && $2 == p { getline; if ($1 == "CONFIG_VERSION") print $2 }' \
-		"$here"/kernel-patches/*/BASE | head -1)"
-	specs+=("$p${v:+=$v}")
-done
-echo "deps: installing ${specs[*]}"
+echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-apt-get install -y -q --no-install-recommends "${specs[@]}"
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build a lab kernel variant (bzImage), cached outside git.
-# Usage: scripts/lab build VARIANT[@BASE] [--any-base] [--force]
+# Usage: scripts/lab build VARIANT[@BASE] [--force]
 # Prints the kernel directory (bzImage, config, build log) on its last line.
 #
 # One source tree and one build directory per config: switching variants puts
@@ -11,18 +11,16 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-variant="" any_base=0 force=0
+variant="" force=0
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--any-base) any_base=1; shift ;;
 	--force) force=1; shift ;;
 	-*) usage_die "build: unknown option '$1'" ;;
 	*) [ -z "$variant" ] || usage_die "build: one variant at a time"; variant="$1"; shift ;;
 	esac
 done
-[ -n "$variant" ] || usage_die "usage: scripts/lab build VARIANT[@BASE] [--any-base] [--force]"
+[ -n "$variant" ] || usage_die "usage: scripts/lab build VARIANT[@BASE] [--force]"
 load_variant "$variant"
-load_base
 # the kernel directory's name: NAME for the default base, NAME@BASE otherwise
 label="$variant_name"
 [ "$base_name" = "$default_base" ] || label="$variant_name@$base_name"
@@ -31,35 +29,17 @@ mkdir -p "$cache"
 exec 9>"$cache/build.lock"
 flock 9
 
-# 1. the pinned base
-[ -f "$TARBALL" ] || die "$TARBALL missing: scripts/deps.sh lab installs $PACKAGE"
-have="$(dpkg-query -W -f='${Version}' "$PACKAGE" 2>/dev/null || true)"
-stamp="$cache/base.sha256"
-[ "$base_name" = "$default_base" ] || stamp="$cache/base-$base_name.sha256"
-# written whole or not at all: a run killed during sha256sum must not leave
-# an empty stamp that reads as the tarball's sha256 next time
-if [ ! -s "$stamp" ] || [ "$TARBALL" -nt "$stamp" ]; then
-	sha256sum "$TARBALL" | cut -d' ' -f1 >"$stamp.tmp.$$"
-	mv "$stamp.tmp.$$" "$stamp"
-fi
-sha="$(cat "$stamp")"
-if [ "$sha" != "$SHA256" ] || [ "$have" != "$VERSION" ]; then
-	msg="base is $PACKAGE $have (sha256 $sha), pinned: $VERSION ($SHA256)"
-	[ "$any_base" -eq 1 ] || die "$msg; rerun with --any-base to build on it anyway"
-	say "warning: $msg (--any-base)"
-fi
-[ "$sha" = "$SHA256" ] || SHA256="$sha" # --any-base: the tarball as it is
+# 1. the pinned base, fetched and verified by the lab (not the system's
+# packages), and Debian's config committed beside it
+fetch_base
+have="$VERSION_USED" sha="$SHA256"
 pristine="$(unpack_base)"
 
-# 2. the config: Debian's own (pinned), modules off, the lab's fragment
+# 2. the config: Debian's own (pinned, committed), modules off, the lab's fragment
 frag="$kp/lab.config"
-[ -f "$DISTRO_CONFIG" ] || die "$DISTRO_CONFIG missing: scripts/deps.sh lab installs $CONFIG_PACKAGE"
 dsha="$(sha256sum "$DISTRO_CONFIG" | cut -d' ' -f1)"
-if [ "$dsha" != "$CONFIG_SHA256" ]; then
-	msg="distribution config $DISTRO_CONFIG has sha256 $dsha, pinned: $CONFIG_PACKAGE $CONFIG_VERSION ($CONFIG_SHA256)"
-	[ "$any_base" -eq 1 ] || die "$msg; rerun with --any-base to build on it anyway"
-	say "warning: $msg (--any-base)"
-fi
+[ "$dsha" = "$CONFIG_SHA256" ] ||
+	die "distribution config $DISTRO_CONFIG has sha256 $dsha, pinned: $CONFIG_PACKAGE $CONFIG_VERSION ($CONFIG_SHA256)"
 cfg_hash="$(printf '%s\n%s\n' "$sha" "$dsha" | cat - "$frag" | sha256sum | cut -c1-16)"
 work="$cache/work-$cfg_hash"
 src="$work/src" build="$work/build"
@@ -153,6 +133,10 @@ cp "$build/System.map" "$out.tmp/"
 	echo "description: $DESCRIPTION"
 	echo "reproduces: $REPRODUCES"
 	echo "base: $PACKAGE $have sha256 $sha"
+	echo "base_pinned: $PACKAGE $VERSION"
+	echo "base_suite: $SUITE"
+	[ -z "$FALLBACK" ] || echo "base_fallback: $FALLBACK"
+	echo "distro_config: $CONFIG_PACKAGE $CONFIG_VERSION sha256 $CONFIG_SHA256"
 	echo "config: $cfg_hash"
 	echo "$patch_lines"
 	echo "build_seconds: $((t1 - t0))"

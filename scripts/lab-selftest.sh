@@ -11,8 +11,7 @@ set -euo pipefail
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then usage_die "usage: scripts/lab-selftest.sh OUT [BASE]"; fi
 out="$1"
 use_base "${2:-$default_base}"
-load_base
-[ -f "$TARBALL" ] || die "$TARBALL missing: scripts/deps.sh lab installs $PACKAGE"
+fetch_base
 dir="$cache/selftest-$SHA256"
 if [ ! -x "$dir/gup_test" ]; then
 	say "building base $base_name's own gup_test selftest (static)"

@@ -38,15 +38,22 @@ use_base() {
 	base_name="$b"
 }
 
-# Loads kernel-patches/BASE/BASE (PACKAGE VERSION TARBALL SHA256 ...).
-load_base() {
-	PACKAGE="" VERSION="" TARBALL="" SHA256="" CONFIG_PACKAGE="" CONFIG_VERSION="" DISTRO_CONFIG="" CONFIG_SHA256=""
-	SELFTEST_DIR=""
+# fetch_base: the current base's pinned source, fetched by the lab itself
+# from Debian's suites and verified (scripts/pinlab/bases.py), and its
+# committed config checked.  Sets TARBALL SHA256 (of the tarball used)
+# VERSION_USED SUITE FALLBACK PACKAGE VERSION (pinned) CONFIG_PACKAGE
+# CONFIG_VERSION DISTRO_CONFIG CONFIG_SHA256.  Exits 2 on a malformed BASE,
+# 1 when the archive has nothing that fits.
+fetch_base() {
+	local out
+	out="$(PYTHONPATH="$top/scripts" PINLAB_CACHE="$cache" /usr/bin/python3 -m pinlab bases fetch "$base_name" --shell)" ||
+		exit $?
+	TARBALL="" SHA256="" VERSION_USED="" SUITE="" FALLBACK=""
+	eval "$out"
+	PACKAGE="" VERSION="" CONFIG_PACKAGE="" CONFIG_VERSION="" CONFIG="" CONFIG_SHA256=""
 	# shellcheck source=/dev/null
 	. "$kp/BASE"
-	if [ -z "$TARBALL" ] || [ -z "$SHA256" ] || [ -z "$PACKAGE" ]; then
-		die "$kp/BASE: PACKAGE, TARBALL and SHA256 needed"
-	fi
+	DISTRO_CONFIG="$kp/$CONFIG"
 }
 
 # The variants of the current base: every */variant.conf but the instrumentation.
@@ -74,9 +81,11 @@ load_variant() {
 	. "$kp/$v/variant.conf"
 }
 
-# unpack_base: the pinned tarball, unpacked once and read-only, at
-# $cache/base-$SHA256/SRCNAME (prints it); under its own lock, so a kernel
-# build and a selftest build can share it.
+# unpack_base: the fetched tarball, unpacked once and read-only, at
+# $cache/base-$SHA256/SRCNAME (prints it), keyed by the tarball's verified
+# content; under its own lock, so a kernel build and a selftest build can
+# share it.  A tree whose unpacking was cut short has no .unpacked and is
+# unpacked again.
 unpack_base() {
 	local srcname dir
 	srcname="${TARBALL##*/}"

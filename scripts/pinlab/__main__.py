@@ -212,7 +212,8 @@ def parser():
     x.add_argument("--quick", action="store_true")
     x.set_defaults(fn=cmd_matrix)
     i.set_defaults(fn=cmd_index)
-    for name, what in (("fio-results", "fio runner output -> Google Benchmark JSON"),
+    for name, what in (("bases", "the kernel bases: pinned, available in Debian's suites, cached; fetch one"),
+                       ("fio-results", "fio runner output -> Google Benchmark JSON"),
                        ("profile", "perf output -> folded stacks, flame graph, tables"),
                        ("run", "build, boot and measure kernel variants (lab stages)"),
                        ("kconfig-check", "a lab config against Debian's, performance-relevant options")):
@@ -220,7 +221,7 @@ def parser():
     return ap
 
 
-PASSTHROUGH = {"fio-results": "fio", "profile": "perf", "run": "labrun", "kconfig-check": "kconfig"}
+PASSTHROUGH = {"bases": "bases", "fio-results": "fio", "profile": "perf", "run": "labrun", "kconfig-check": "kconfig"}
 
 
 def main(argv=None):

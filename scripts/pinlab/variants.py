@@ -65,13 +65,17 @@ def reference(spec):
 
 
 def base(b=DEFAULT_BASE):
-    """The pinned base (BASE: PACKAGE, VERSION, TARBALL, SHA256, ...)."""
+    """The pinned base (BASE: PACKAGE, VERSION, SHA256, CONFIG, ...), with
+    DISTRO_CONFIG, the committed config's path (bases.pins checks it all)."""
     out = {}
-    with open(os.path.join(patches(b), "BASE")) as f:
+    d = patches(b)
+    with open(os.path.join(d, "BASE")) as f:
         for line in f:
             m = re.match(r'^([A-Z0-9_]+)="?([^"]*)"?$', line.strip())
             if m:
                 out[m[1]] = m[2]
+    if out.get("CONFIG"):
+        out["DISTRO_CONFIG"] = os.path.join(d, out["CONFIG"])
     return out
 
 
