@@ -12,7 +12,7 @@ bench=(build-essential g++ pkg-config libbenchmark-dev libbenchmark-tools
 # (scripts/lab bases), so that nothing apt does to the system moves a base
 lab=(qemu-system-x86 busybox-static ndctl daxctl e2fsprogs
 	xfsprogs flex bison bc libelf-dev libssl-dev ccache cpio xz-utils
-	dwarves fio linux-perf)
+	dwarves fio linux-perf rsync)
 
 case "$what" in
 bench) pkgs=("${bench[@]}") ;;

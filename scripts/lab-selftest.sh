@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The kernel's own GUP benchmark, gup_test.c of a pinned base (unmodified:
 # tools/testing/selftests/vm/ in 6.1, tools/testing/selftests/mm/ with
-# vm_util.c from 6.3 on), built static for the lab guest, where the
+# the .c files of its local headers from 6.3 on), built static for the lab guest, where the
 # calibration runs it beside pinbench's gup_test probes.
 # Usage: scripts/lab-selftest.sh OUT [BASE]   (make build/selftests/gup_test-BASE)
 set -euo pipefail
@@ -31,9 +31,15 @@ if [ ! -x "$dir/gup_test" ]; then
 		# uapi headers (PAGEMAP_SCAN is newer than the host's)
 		tree="$(unpack_base)"
 		make -s -C "$tree" O="$dir.tmp/obj" headers_install INSTALL_HDR_PATH="$dir.tmp/usr" >&2
+		# with the .c of every local header it includes (vm_util.c; 7.x
+		# also hugepage_settings.c)
+		st="$tree/tools/testing/selftests/mm"
+		srcs=("$st/gup_test.c")
+		while IFS= read -r h; do
+			[ ! -f "$st/$h.c" ] || srcs+=("$st/$h.c")
+		done < <(sed -n 's/^#include "\([a-z_]*\)\.h"$/\1/p' "$st/gup_test.c")
 		gcc -static -O2 -isystem "$dir.tmp/usr/include" -I "$tree" -I "$tree/tools/testing/selftests" \
-			-o "$dir.tmp/gup_test" "$tree/tools/testing/selftests/mm/gup_test.c" \
-			"$tree/tools/testing/selftests/mm/vm_util.c" -lpthread
+			-I "$st" -o "$dir.tmp/gup_test" "${srcs[@]}" -lpthread
 		rm -rf "$dir.tmp/obj" "$dir.tmp/usr"
 	fi
 	rm -rf "$dir"

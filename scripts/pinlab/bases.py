@@ -177,7 +177,7 @@ class Apt:
             return
         say("reading the Debian suites' package lists (private apt lists in the cache)")
         p = subprocess.run(["apt-get", *self.opts(), "update"], capture_output=True, text=True)
-        errs = [ln for ln in (p.stdout + p.stderr).splitlines() if ln.startswith(("E:", "Err:"))]
+        errs = list(dict.fromkeys(ln for ln in (p.stdout + p.stderr).splitlines() if ln.startswith(("E:", "Err:"))))
         if p.returncode != 0 or errs:
             # a suite that fails to answer is named; the others still count
             for ln in errs[:4]:

@@ -121,6 +121,8 @@ def main(tests):
                          ("report and dashboard (sentences, plots, Chromium render)", "scripts/tests/report.sh"),
                          ("workloads (fio jobs, perf stat/record on this kernel)", "scripts/tests/workloads.sh"),
                          ("faults (SIGINT/SIGTERM/SIGKILL: nothing left behind)", "scripts/tests/faults.sh"),
+                         ("bases (a real apt on a local repository: pinned, fallback, refusals)",
+                          "scripts/tests/bases.sh"),
                          ("lab (kernel build, boot, semantics)", "scripts/tests/lab.sh")):
         c.step(name, ["bash", script])
     sources = sorted(glob.glob(os.path.join(TOP, "bench", "*.c")) + glob.glob(os.path.join(TOP, "bench", "*", "*.[ch]"))

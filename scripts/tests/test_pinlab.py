@@ -324,7 +324,7 @@ def test_override_without_reason_is_refused(tmp_path, monkeypatch):
 
 
 def test_variants_are_named_on_their_base():
-    assert variants.bases() == ["6.1", "6.12"]
+    assert variants.bases() == ["6.1", "6.12", "7.3"]
     assert variants.split("baseline") == ("baseline", "6.1") and variants.split("x@6.12") == ("x", "6.12")
     assert variants.normal("baseline@6.1") == "baseline" and variants.normal("baseline@6.12") == "baseline@6.12"
     assert variants.reference("revert-94efde1d@6.12") == "baseline@6.12" and variants.reference("vmas-array") == "baseline"
@@ -372,7 +372,7 @@ def plan_of(*argv):
     (["--variants", "baseline", "--matrix", "nosuch"], "unknown matrix 'nosuch'"),
     (["--variants", "baseline", "--parallel", "99"], "--parallel must be 1-64"),
     (["--variants", "baseline", "--first-seed", "0"], "--first-seed must be 1-1000000"),
-    (["--variants", "baseline@7.0"], r"unknown base '7.0' \(known: 6.1 6.12\)"),
+    (["--variants", "baseline@7.0"], r"unknown base '7.0' \(known: 6.1 6.12 7.3\)"),
     (["--variants", "nosuch@6.12"], "unknown variant 'nosuch' on base 6.12"),
     (["--variants", "baseline,baseline@6.1"], "named twice"),
 ])
@@ -675,3 +675,23 @@ def test_across_versions_needs_two_bases():
     run = store.open_run(os.path.join(os.path.dirname(VERSIONS), "20261124-lab-debian-det"))
     with pytest.raises(PinlabError, match="needs the baselines of two bases"):
         tables.across(run, "deterministic")
+
+
+def test_every_base_is_pinned_and_its_config_committed():
+    """Each BASE well formed; its Debian config in the repository with the
+    pinned sha256 (it can no longer leave the archive under the lab)."""
+    from pinlab import bases
+    for b in variants.bases():
+        p = bases.pins(b)
+        assert p["PACKAGE"] == f"linux-source-{b}" and bases.check_config(p).endswith(".xz")
+
+
+def test_a_tampered_config_is_refused(tmp_path, monkeypatch):
+    import shutil
+    from pinlab import bases
+    shutil.copytree(variants.ROOT, tmp_path / "kp")
+    monkeypatch.setattr(variants, "ROOT", str(tmp_path / "kp"))
+    cfg = tmp_path / "kp" / "6.1" / "config.amd64_none_cloud-amd64.xz"
+    cfg.write_bytes(cfg.read_bytes()[:-1])
+    with pytest.raises(PinlabError, match="has sha256 .*, pinned 9ec72e91"):
+        bases.check_config(bases.pins("6.1"))
