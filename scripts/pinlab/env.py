@@ -141,6 +141,13 @@ def config_diff(fa, fb):
     return out or ["kernel config: same"]
 
 
+def base_release(base):
+    """('linux-source-6.1', '6.1.192-2') of a kernel.txt/manifest base line
+    ('linux-source-6.1 6.1.192-2 sha256 ...'), or None."""
+    m = re.match(r"^(linux-source-\S+) (\S+)", base or "")
+    return (m[1], m[2]) if m else None
+
+
 def env_diff(ca, cb, ea, eb):
     """Lines saying what differs between the sides' environments, and the
     warnings for the top of the comparison."""
@@ -159,6 +166,12 @@ def env_diff(ca, cb, ea, eb):
             and (ea.get("run"), ea.get("variant"), ea.get("boot")) != (eb.get("run"), eb.get("variant"), eb.get("boot"))):
         warn.append("WARNING: wall-clock figures from two VM boots: the repetitions share their boot, so a "
                     "significant change may be the boot's, not the kernel's (compare deterministic sets)")
+    pr_a, pr_b = base_release(ea.get("base")), base_release(eb.get("base"))
+    if pr_a and pr_b and pr_a[0] == pr_b[0] and pr_a[1] != pr_b[1]:
+        # the same series from two point releases (a pinned base gone from
+        # the archive, the newest of its series used): two kernels, never an A/A
+        warn.append(f"WARNING: two point releases of {pr_a[0]} ({pr_a[1]} vs {pr_b[1]}): two kernels, "
+                    "not an A/A; a difference may be the release's")
     if ea.get("mode") != eb.get("mode") and "?" not in (ea.get("mode"), eb.get("mode")):
         warn.append(f"WARNING: {ea.get('mode')} vs {eb.get('mode')} figures")
     return lines, warn

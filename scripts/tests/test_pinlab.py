@@ -695,3 +695,15 @@ def test_a_tampered_config_is_refused(tmp_path, monkeypatch):
     cfg.write_bytes(cfg.read_bytes()[:-1])
     with pytest.raises(PinlabError, match="has sha256 .*, pinned 9ec72e91"):
         bases.check_config(bases.pins("6.1"))
+
+
+def test_two_point_releases_are_never_an_aa():
+    from pinlab import env
+    ea = dict(run="r", variant="baseline", mode="deterministic", boot=1, host="h", cpu="c", accel="tcg",
+              base="linux-source-6.1 6.1.192-2 sha256 aa")
+    eb = dict(ea, run="s", base="linux-source-6.1 6.1.192-3 sha256 bb")
+    lines, warn = env.env_diff({}, {}, ea, eb)
+    assert any("6.1.192-2" in x and "6.1.192-3" in x for x in lines)
+    assert any("two point releases of linux-source-6.1 (6.1.192-2 vs 6.1.192-3)" in w for w in warn)
+    _, warn = env.env_diff({}, {}, ea, dict(eb, base=ea["base"]))
+    assert not any("point releases" in w for w in warn)
