@@ -383,7 +383,20 @@ def kvm_probe(p, kernel, initrd, tmp, out):
     return "tcg"
 
 
-def manifest_lines(p, accel, initrd_names):
+def built_base(p, b, kernels):
+    """What base b's kernels of this run were built from: the version
+    actually used (kernel.txt's base line, with the reason when it is not
+    the pinned one), else the pin."""
+    for v, k in kernels.items():
+        if p["confs"][v]["base"] == b:
+            kv = store.read_kv(os.path.join(k["path"], "kernel.txt"))
+            if kv.get("base"):
+                return kv["base"] + (f" ({kv['base_fallback']})" if kv.get("base_fallback") else "")
+    pin = variants.base(b)
+    return f"{pin.get('PACKAGE')} {pin.get('VERSION')} sha256 {pin.get('SHA256')}"
+
+
+def manifest_lines(p, accel, initrd_names, kernels=None):
     a, vm = p["args"], p["vm"]
     qv = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     bases = sorted({c["base"] for c in p["confs"].values()}, key=variants.bases().index)
@@ -406,9 +419,7 @@ def manifest_lines(p, accel, initrd_names):
     if "wallclock" in p["modes"]:
         lines.append(("wallclock accel", f"{accel} ({vm['wallclock']['smp']} vCPUs)"
                       + (", chosen by --accel auto" if a.accel == "auto" else "")))
-    lines += [("qemu", qv), ("base", "; ".join(
-        f"{variants.base(b).get('PACKAGE')} {variants.base(b).get('VERSION')} sha256 {variants.base(b).get('SHA256')}"
-        for b in bases))]
+    lines += [("qemu", qv), ("base", "; ".join(built_base(p, b, kernels or {}) for b in bases))]
     if len(bases) > 1:
         lines.append(("bases", " ".join(bases)))
     lines += [
@@ -438,7 +449,7 @@ def run(p):
                                                                        ("build_log", "build.log"))}
         initrd, names = initramfs(p, tmp)
         accel = kvm_probe(p, next(iter(kernels.values()))["path"], initrd, tmp, out) if kernels else "tcg"
-        man = manifest_lines(p, accel, names)
+        man = manifest_lines(p, accel, names, kernels)
         index["manifest"], index["command"] = dict(man), dict(man)["command"]
         with open(os.path.join(out, "manifest.txt"), "w") as f:
             f.writelines(f"{k}: {v}\n" for k, v in man)

@@ -707,3 +707,17 @@ def test_two_point_releases_are_never_an_aa():
     assert any("two point releases of linux-source-6.1 (6.1.192-2 vs 6.1.192-3)" in w for w in warn)
     _, warn = env.env_diff({}, {}, ea, dict(eb, base=ea["base"]))
     assert not any("point releases" in w for w in warn)
+
+
+def test_the_manifest_names_the_base_actually_built(tmp_path):
+    from pinlab import labrun
+    k = tmp_path / "k"
+    k.mkdir()
+    (k / "kernel.txt").write_text("variant: baseline\nbase: linux-source-6.1 6.1.192-3 sha256 bb\n"
+                                  "base_pinned: linux-source-6.1 6.1.192-2\n"
+                                  "base_fallback: pinned linux-source-6.1 6.1.192-2 is in no suite any more\n")
+    p = {"confs": {"baseline": {"base": "6.1"}, "baseline@6.12": {"base": "6.12"}}}
+    got = labrun.built_base(p, "6.1", {"baseline": {"path": str(k)}})
+    assert got.startswith("linux-source-6.1 6.1.192-3 sha256 bb (pinned linux-source-6.1 6.1.192-2 is in no suite")
+    # a base none of whose kernels was built: its pin
+    assert labrun.built_base(p, "6.12", {"baseline": {"path": str(k)}}).startswith("linux-source-6.12 6.12.117-1~deb12u1")
