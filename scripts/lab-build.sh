@@ -37,9 +37,7 @@ pristine="$(unpack_base)"
 
 # 2. the config: Debian's own (pinned, committed), modules off, the lab's fragment
 frag="$kp/lab.config"
-dsha="$(sha256sum "$DISTRO_CONFIG" | cut -d' ' -f1)"
-[ "$dsha" = "$CONFIG_SHA256" ] ||
-	die "distribution config $DISTRO_CONFIG has sha256 $dsha, pinned: $CONFIG_PACKAGE $CONFIG_VERSION ($CONFIG_SHA256)"
+dsha="$CONFIG_SHA256" # checked by fetch_base
 cfg_hash="$(printf '%s\n%s\n' "$sha" "$dsha" | cat - "$frag" | sha256sum | cut -c1-16)"
 work="$cache/work-$cfg_hash"
 src="$work/src" build="$work/build"

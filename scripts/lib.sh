@@ -40,20 +40,19 @@ use_base() {
 
 # fetch_base: the current base's pinned source, fetched by the lab itself
 # from Debian's suites and verified (scripts/pinlab/bases.py), and its
-# committed config checked.  Sets TARBALL SHA256 (of the tarball used)
+# committed config checked against its sha256 (bases.check_config, the one
+# place that check lives).  Sets TARBALL SHA256 (of the tarball used)
 # VERSION_USED SUITE FALLBACK PACKAGE VERSION (pinned) CONFIG_PACKAGE
-# CONFIG_VERSION DISTRO_CONFIG CONFIG_SHA256.  Exits 2 on a malformed BASE,
-# 1 when the archive has nothing that fits.
+# CONFIG_VERSION DISTRO_CONFIG CONFIG_SHA256 (verified).  Exits 2 on a
+# malformed BASE or a config that is not its pin, 1 when the archive has
+# nothing that fits.
 fetch_base() {
 	local out
 	out="$(PYTHONPATH="$top/scripts" PINLAB_CACHE="$cache" /usr/bin/python3 -m pinlab bases fetch "$base_name" --shell)" ||
 		exit $?
 	TARBALL="" SHA256="" VERSION_USED="" SUITE="" FALLBACK=""
+	PACKAGE="" VERSION="" CONFIG_PACKAGE="" CONFIG_VERSION="" DISTRO_CONFIG="" CONFIG_SHA256=""
 	eval "$out"
-	PACKAGE="" VERSION="" CONFIG_PACKAGE="" CONFIG_VERSION="" CONFIG="" CONFIG_SHA256=""
-	# shellcheck source=/dev/null
-	. "$kp/BASE"
-	DISTRO_CONFIG="$kp/$CONFIG"
 }
 
 # The variants of the current base: every */variant.conf but the instrumentation.

@@ -172,9 +172,17 @@ class Apt:
                 "-o", "APT::Sandbox::User=root", "-q"]
 
     def update(self, force=False):
-        fresh = os.path.exists(self.stamp) and time.time() - os.path.getmtime(self.stamp) < LISTS_MAX_AGE
-        if fresh and not force:
-            return
+        # one update at a time (a listing and a fetch may run together: apt's
+        # own lock would fail the second); one that waited for another's
+        # update uses it
+        asked = time.time()
+        with locked(os.path.join(self.dir, "update.lock")):
+            when = os.path.getmtime(self.stamp) if os.path.exists(self.stamp) else None
+            if when is not None and (when >= asked or (not force and time.time() - when < LISTS_MAX_AGE)):
+                return
+            self._update()
+
+    def _update(self):
         say("reading the Debian suites' package lists (private apt lists in the cache)")
         p = subprocess.run(["apt-get", *self.opts(), "update"], capture_output=True, text=True)
         errs = list(dict.fromkeys(ln for ln in (p.stdout + p.stderr).splitlines() if ln.startswith(("E:", "Err:"))))
@@ -394,10 +402,16 @@ def main(argv):
         if a.what in (None, "list"):
             print(listing(getattr(a, "offline", False)))
         elif a.what == "fetch":
+            if a.shell:
+                # the committed config is checked first: a build needs both
+                p = pins(a.base)
+                check_config(p)
             rec = fetch(a.base)
             if a.shell:
                 out = dict(TARBALL=rec["path"], SHA256=rec["sha256"], VERSION_USED=rec["version"],
-                           SUITE=rec["suite"], FALLBACK=rec["fallback"])
+                           SUITE=rec["suite"], FALLBACK=rec["fallback"],
+                           **{k: p[k] for k in ("PACKAGE", "VERSION", "CONFIG_PACKAGE", "CONFIG_VERSION",
+                                                "DISTRO_CONFIG", "CONFIG_SHA256")})
                 print("\n".join(f"{k}={shlex.quote(v)}" for k, v in out.items()))
             else:
                 print(rec["path"])

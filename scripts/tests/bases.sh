@@ -192,6 +192,38 @@ if [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "VERSION='not 
 	ok "lab build on a malformed BASE: exit 2, one line"
 else notok "lab build on a malformed BASE: exit $rc"; show; fi
 
+# the committed config is checked against CONFIG_SHA256 before anything is
+# fetched (bases.check_config: the one check, the build's too)
+base 9.9.2-1 "$s2"
+sed -i "s/^CONFIG_SHA256=.*/CONFIG_SHA256=$(printf 'a%.0s' $(seq 64))/" "$kp/9.9/BASE"
+set +e
+PINLAB_PATCHES="$kp" PINLAB_CACHE="$tmp/c7" PINLAB_APT_SOURCES="$all" bash "$top/scripts/lab" bases fetch 9.9 --shell \
+	>"$tmp/out" 2>"$tmp/err"
+rc=$?
+set -e
+if [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "config.amd64_none_cloud-amd64.xz has sha256 $csha, pinned aaaa" "$tmp/err" &&
+	[ ! -e "$tmp/c7/bases" ]; then
+	ok "a committed config that is not its pin: exit 2, nothing fetched, $(cut -c1-90 "$tmp/err")…"
+else notok "committed config sha256 mismatch: exit $rc"; show; fi
+
+# a listing and a fetch at once on an empty cache (CI's `lab bases` beside a
+# build): one apt update at a time, both answer
+base 9.9.2-1 "$s2"
+set +e
+for i in 1 2 3; do
+	PINLAB_PATCHES="$kp" PINLAB_CACHE="$tmp/c8" PINLAB_APT_SOURCES="$all" bash "$top/scripts/lab" bases \
+		>"$tmp/out.l$i" 2>&1 &
+done
+PINLAB_PATCHES="$kp" PINLAB_CACHE="$tmp/c8" PINLAB_APT_SOURCES="$all" bash "$top/scripts/lab" bases fetch 9.9 \
+	>"$tmp/out" 2>"$tmp/err"
+rc=$?
+lrc=0
+for i in 1 2 3; do wait -n || lrc=$?; done
+set -e
+if [ "$rc" -eq 0 ] && [ "$lrc" -eq 0 ] && ! grep -q "lock" "$tmp/err" "$tmp"/out.l*; then
+	ok "three listings and a fetch at once on an empty cache: all answer, no apt lock error"
+else notok "concurrent listing and fetch: fetch exit $rc, listing exit $lrc"; show; cat "$tmp"/out.l* | sed 's/^/# /'; fi
+
 # 6. the listing: pins, what the suites have, what is cached
 base 9.9.2-1 "$s2"
 if PINLAB_PATCHES="$kp" PINLAB_CACHE="$tmp/c1" PINLAB_APT_SOURCES="$gone" bash "$top/scripts/lab" bases \
