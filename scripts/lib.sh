@@ -31,7 +31,7 @@ list_bases() {
 # that does not exist.
 use_base() {
 	local b="$1"
-	[[ "$b" =~ ^[0-9]+\.[0-9]+[a-z0-9.-]*$ ]] || usage_die "bad base name '$b' (a kernel version: 6.1, 6.12)"
+	[[ "$b" =~ ^[0-9]+\.[0-9]+[a-z0-9.-]*$ ]] || usage_die "bad base name '$b' (a kernel version: $(list_bases | sort -V | paste -sd, | sed 's/,/, /g'))"
 	[ -f "$patches/$b/BASE" ] ||
 		usage_die "unknown base '$b' (known: $(list_bases | tr '\n' ' '| sed 's/ $//'))"
 	kp="$patches/$b"

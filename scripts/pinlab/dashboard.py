@@ -74,12 +74,13 @@ def build(results, out_dir, alpha, floor):
         runs.append(entry)
         seen.append((run.id, loaded))
         # each variant against its run's baseline of the same base, and a
-        # newer base's baseline against the oldest base's: same kind and mode
+        # newer base's baseline against the base before it (6.1 -> 6.12 ->
+        # 7.3): same kind and mode
         bl = variants.baselines(v2 for (_, v2, _, _) in loaded)
         bls = [bl[b] for b in sorted(bl, key=variants.version_key)]
         for (series, variant, kind, mode), (ref, metric) in sorted(loaded.items()):
             want = variants.reference(variant) if variant != variants.reference(variant) else \
-                (bls[0] if bls and variant != bls[0] else None)
+                (bls[bls.index(variant) - 1] if variant in bls and bls.index(variant) > 0 else None)
             base = next((r for (_, v2, k2, m2), (r, _) in loaded.items()
                          if v2 == want and k2 == kind and m2 == mode), None)
             if base:

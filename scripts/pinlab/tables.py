@@ -238,11 +238,14 @@ def selftest_means(path):
 
 def across(run, mode, alpha=0.05):
     """(markdown lines, sentences, data): each base's baseline in the run,
-    the oldest against the newest, per path x backing (the default set,
-    1 VMA): the ratio old/new of the per-page figure (above 1: the newer
+    per path x backing (the default set, 1 VMA), each base against the next
+    (6.1 -> 6.12 -> 7.3) and, with three or more, the oldest against the
+    newest: the ratio old/new of the per-page figure (above 1: the newer
     kernel is cheaper), flagged where compare flags the change; then each
-    published figure of lab/published.toml beside the lab's own ratio."""
-    from . import compare, env, variants
+    published figure of lab/published.toml beside the lab's own ratio over
+    the versions the published change lies between."""
+    import os
+    from . import compare, env, store, variants
     bl = variants.baselines(run.index.get("variants", []))
     if len(bl) < 2:
         raise PinlabError(f"{run.path}: across versions needs the baselines of two bases (have: "
@@ -251,40 +254,70 @@ def across(run, mode, alpha=0.05):
     old, new = bl[order[0]], bl[order[-1]]
     sets = {s["variant"]: env.with_boots(env.SetRef(run.set_path(s), run, s))
             for s in run.sets(kind="pinbench", mode=mode, boot=1, placement="default")}
-    if old not in sets or new not in sets:
-        raise PinlabError(f"{run.path}: no {mode} sets of {old} and {new}")
-    res = compare.result(sets[old], sets[new], None, alpha)
-    unit = res["unit"]
-    cells, paths, backings = {}, [], []
-    for r in res["rows"]:
-        p = r["name"].split("/")
-        kv = dict(x.split(":", 1) for x in p[2:] if ":" in x)
-        if kv.get("vmas") != "1" or kv.get("write") != "1":
-            continue
-        path, bk = p[0].removeprefix(PREFIX), p[1]
-        paths += [path] if path not in paths else []
-        backings += [bk] if bk not in backings else []
-        cells[(kv["ppc"], path, bk)] = r
-    how = (f"{res['boots_a']} vs {res['boots_b']} boots; **bold**: flagged, the boots' ranges apart and beyond "
-           "the A/A spread" if res["by_boot"] else "one boot a side; **bold**: flagged against a fixed floor")
-    md = [f"{mode}: {old} ({order[0]}) against {new} ({order[-1]}), {unit}, the default set (1 VMA). "
-          f"Each cell is {order[0]}'s median over {order[-1]}'s: above 1 the newer kernel pins the page for less "
-          f"({how}; '-': not on both sides, e.g. refused by one kernel)."]
-    for ppc in sorted({k[0] for k in cells}, key=lambda x: (x == "0", int(x))):
-        md += ["", f"{'all' if ppc == '0' else ppc} pages per call:", "",
-               "| path | " + " | ".join(backings) + " |", "|---|" + "---|" * len(backings)]
-        for path in paths:
-            row = []
-            for bk in backings:
-                r = cells.get((ppc, path, bk))
-                if not r or not r["median_b"]:
-                    row.append("-")
-                    continue
-                t = f"{r['median_a'] / r['median_b']:.2f}×"
-                row.append(f"**{t}**" if r["significant"] else t)
-            md.append(f"| {path} | " + " | ".join(row) + " |")
+    missing = [bl[b] for b in order if bl[b] not in sets]
+    if missing:
+        raise PinlabError(f"{run.path}: no {mode} sets of {', '.join(missing)}")
+
+    def built(b):
+        # the version each base's kernel was built from (kernel.txt), which
+        # may be a newer point release than its pin
+        kt = run.kernel_file(bl[b], "kernel")
+        kv = store.read_kv(kt) if kt and os.path.exists(kt) else {}
+        rel = env.base_release(kv.get("base"))
+        if not rel:
+            return "its version not recorded"
+        return rel[1] + (f" (not its pinned version: {kv['base_fallback']})" if kv.get("base_fallback") else "")
+
+    def table(a, b):
+        res = compare.result(sets[bl[a]], sets[bl[b]], None, alpha)
+        cells, paths, backings = {}, [], []
+        for r in res["rows"]:
+            p = r["name"].split("/")
+            kv = dict(x.split(":", 1) for x in p[2:] if ":" in x)
+            if kv.get("vmas") != "1" or kv.get("write") != "1":
+                continue
+            path, bk = p[0].removeprefix(PREFIX), p[1]
+            paths += [path] if path not in paths else []
+            backings += [bk] if bk not in backings else []
+            cells[(kv["ppc"], path, bk)] = r
+        how = (f"{res['boots_a']} vs {res['boots_b']} boots; **bold**: flagged, the boots' ranges apart and "
+               "beyond the A/A spread" if res["by_boot"] else "one boot a side; **bold**: flagged against a "
+               "fixed floor")
+        md = [f"{mode}: {bl[a]} ({a}) against {bl[b]} ({b}), {res['unit']}, the default set (1 VMA). "
+              f"Each cell is {a}'s median over {b}'s: above 1 the newer kernel pins the page for less "
+              f"({how}; '-': not on both sides, e.g. refused by one kernel)."]
+        for ppc in sorted({k[0] for k in cells}, key=lambda x: (x == "0", int(x))):
+            md += ["", f"{'all' if ppc == '0' else ppc} pages per call:", "",
+                   "| path | " + " | ".join(backings) + " |", "|---|" + "---|" * len(backings)]
+            for path in paths:
+                row = []
+                for bk in backings:
+                    r = cells.get((ppc, path, bk))
+                    if not r or not r["median_b"]:
+                        row.append("-")
+                        continue
+                    t = f"{r['median_a'] / r['median_b']:.2f}×"
+                    row.append(f"**{t}**" if r["significant"] else t)
+                md.append(f"| {path} | " + " | ".join(row) + " |")
+        return md, cells, res["unit"]
+
+    # each base against the next, and the oldest against the newest when
+    # there are more than two
+    steps = list(zip(order, order[1:])) + ([(order[0], order[-1])] if len(order) > 2 else [])
+    md = ["Kernels: " + "; ".join(f"{b}: {bl[b]}, built from {built(b)}" for b in order) + "."]
+    tabs = {}
+    for a, b in steps:
+        tmd, tabs[(a, b)], unit = table(a, b)
+        md += [""] + ([f"### {a} → {b}", ""] if len(steps) > 1 else []) + tmd
     sentences, data = [], {"old": old, "new": new, "unit": unit, "published": []}
     for pub in published():
+        # the published change lies between two versions; where the run has
+        # both, that step, else the oldest against the newest
+        pa, pb = pub.get("between", [order[0], order[-1]])
+        pa, pb = (pa, pb) if pa in bl and pb in bl else (order[0], order[-1])
+        if (pa, pb) not in tabs:
+            tabs[(pa, pb)] = table(pa, pb)[1]
+        cells = tabs[(pa, pb)]
         r = cells.get((str(pub["ppc"]), pub["path"].removeprefix(PREFIX), pub["backing"]))
         pr = pub["before_us"] / pub["after_us"]
         item = dict(id=pub["id"], published_ratio=pr)
@@ -295,26 +328,25 @@ def across(run, mode, alpha=0.05):
                 f"{pub['what']}: {pub['source']} posted `{pub['command']}` going from {pub['before_us']:g} to "
                 f"{pub['after_us']:g} µs ({pr:.0f}×); pinlab's {pub['path']} on {pub['backing']} at {pub['ppc']} "
                 f"pages per call goes from {r['median_a']:.1f} to {r['median_b']:.1f} {unit} from "
-                f"{order[0]} to {order[-1]} ({item['lab_ratio']:.1f}×, "
+                f"{pa} to {pb} ({item['lab_ratio']:.1f}×, "
                 f"{'flagged' if r['significant'] else 'not flagged: too few boots for their spread, see compare'}"
                 f"{'; ns of a TCG guest, not hardware' if mode == 'wallclock' else ''}; "
                 f"the issue asks for at least {pub['min_ratio']}×).")
         if pub.get("extra_output"):
             per = {}
             for b in run.index.get("boots", []):
-                if b["variant"] in (old, new) and b["mode"] == mode and pub["extra_output"] in b.get("files", {}):
-                    import os
+                if b["variant"] in (bl[pa], bl[pb]) and b["mode"] == mode and pub["extra_output"] in b.get("files", {}):
                     v = selftest_means(os.path.join(run.path, b["files"][pub["extra_output"]]))
                     if v is not None:
                         per.setdefault(b["variant"], []).append(v)
-            if old in per and new in per:
-                mo, mn = statistics.median(per[old]), statistics.median(per[new])
+            if bl[pa] in per and bl[pb] in per:
+                mo, mn = statistics.median(per[bl[pa]]), statistics.median(per[bl[pb]])
                 item.update(selftest_old_us=mo, selftest_new_us=mn, selftest_ratio=mo / mn if mn else None,
-                            selftest_boots=(len(per[old]), len(per[new])))
+                            selftest_boots=(len(per[bl[pa]]), len(per[bl[pb]])))
                 if mn:
                     sentences.append(
                         f"The same command in the lab's guests ({mode}{', µs of guest instructions' if mode == 'deterministic' else ''}; "
-                        f"mean of its 10 repeats, median over {len(per[old])} and {len(per[new])} boots): "
-                        f"{mo:.1f} on {order[0]}, {mn:.1f} on {order[-1]} ({mo / mn:.1f}×, published {pr:.0f}×).")
+                        f"mean of its 10 repeats, median over {len(per[bl[pa]])} and {len(per[bl[pb]])} boots): "
+                        f"{mo:.1f} on {pa}, {mn:.1f} on {pb} ({mo / mn:.1f}×, published {pr:.0f}×).")
         data["published"].append(item)
     return md, sentences, data
