@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build a lab kernel variant (bzImage), cached outside git.
-# Usage: scripts/lab build VARIANT[@BASE] [--force]
-# Prints the kernel directory (bzImage, config, build log) on its last line.
+# Usage: scripts/lab build VARIANT[@BASE] [--force | --cached]
+# Prints the kernel directory (bzImage, config, build log) on its last line;
+# --cached builds nothing: exit 0 and the directory when it is built, else 3.
 #
 # One source tree and one build directory per config: switching variants puts
 # back the files the last series touched and applies the new series, so make
@@ -11,15 +12,16 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-variant="" force=0
+variant="" force=0 cached_only=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--force) force=1; shift ;;
+	--cached) cached_only=1; shift ;;
 	-*) usage_die "build: unknown option '$1'" ;;
 	*) [ -z "$variant" ] || usage_die "build: one variant at a time"; variant="$1"; shift ;;
 	esac
 done
-[ -n "$variant" ] || usage_die "usage: scripts/lab build VARIANT[@BASE] [--force]"
+[ -n "$variant" ] || usage_die "usage: scripts/lab build VARIANT[@BASE] [--force | --cached]"
 load_variant "$variant"
 # the kernel directory's name: NAME for the default base, NAME@BASE otherwise
 label="$variant_name"
@@ -33,7 +35,6 @@ flock 9
 # packages), and Debian's config committed beside it
 fetch_base
 have="$VERSION_USED" sha="$SHA256"
-pristine="$(unpack_base)"
 
 # 2. the config: Debian's own (pinned, committed), modules off, the lab's fragment
 frag="$kp/lab.config"
@@ -41,6 +42,26 @@ dsha="$CONFIG_SHA256" # checked by fetch_base
 cfg_hash="$(printf '%s\n%s\n' "$sha" "$dsha" | cat - "$frag" | sha256sum | cut -c1-16)"
 work="$cache/work-$cfg_hash"
 src="$work/src" build="$work/build"
+
+# 3. the variant's series on the tree
+series_files=()
+for p in $SERIES; do
+	[ -f "$kp/$p" ] || die "variant $variant: series names $p, not in ${kp#"$top"/}"
+	series_files+=("$kp/$p")
+done
+key="$cfg_hash-$(hash_files "$kp/$variant_name/variant.conf" ${series_files[@]+"${series_files[@]}"})"
+# what is applied, recorded now (a patch edited during the build must not
+# be what kernel.txt names)
+patch_lines="$(for p in ${series_files[@]+"${series_files[@]}"}; do echo "patch: ${p#"$top"/} sha256 $(sha256sum "$p" | cut -c1-64)"; done)"
+out="$cache/kernels/$label-$key"
+if [ -f "$out/bzImage" ] && [ "$force" -eq 0 ]; then
+	say "$variant: cached kernel $out"
+	echo "$out"
+	exit 0
+fi
+# --cached: say whether it is built, build nothing
+[ "$cached_only" -eq 0 ] || { say "$variant: not built yet ($out)"; exit 3; }
+pristine="$(unpack_base)"
 if [ ! -f "$work/.ready" ]; then
 	say "new config $cfg_hash: copying the source tree and configuring (a full build follows)"
 	rm -rf "$work"
@@ -69,23 +90,6 @@ if [ ! -f "$work/.ready" ]; then
 	done <"$frag"
 	[ "$missing" -eq 0 ] || die "config fragment $frag did not stick (see above)"
 	touch "$work/.ready"
-fi
-
-# 3. the variant's series on the tree
-series_files=()
-for p in $SERIES; do
-	[ -f "$kp/$p" ] || die "variant $variant: series names $p, not in ${kp#"$top"/}"
-	series_files+=("$kp/$p")
-done
-key="$cfg_hash-$(hash_files "$kp/$variant_name/variant.conf" ${series_files[@]+"${series_files[@]}"})"
-# what is applied, recorded now (a patch edited during the build must not
-# be what kernel.txt names)
-patch_lines="$(for p in ${series_files[@]+"${series_files[@]}"}; do echo "patch: ${p#"$top"/} sha256 $(sha256sum "$p" | cut -c1-64)"; done)"
-out="$cache/kernels/$label-$key"
-if [ -f "$out/bzImage" ] && [ "$force" -eq 0 ]; then
-	say "$variant: cached kernel $out"
-	echo "$out"
-	exit 0
 fi
 if [ "$(cat "$work/applied" 2>/dev/null)" != "$key" ]; then
 	while IFS= read -r f; do
