@@ -196,47 +196,6 @@ else notok "revert-94efde1d: the ENOMEM semantic"; grep "ENOMEM" "$o12"/revert-9
 kconfig_ok "$o12/kernels/baseline@6.12/config" "6.12 lab kernel config against Debian's 6.12 config"
 calibrated "$o12" 2 "6.12 calibration against its own selftest (tools/testing/selftests/mm)"
 
-# the 7.3 base (trixie-backports): its baseline, deterministic, one boot.
-# A cold 7.3 build takes ~26 min on 2 cores, 6.1's and 6.12's ~25 together:
-# CI (.ci/run, PINLAB_CI_START) boots 7.3 when its kernel is in the cache or
-# when the build still fits CI's 75 minutes, else says so as a SKIP.
-budget=75 need73=35
-elapsed=0
-[ -z "${PINLAB_CI_START:-}" ] || elapsed=$((($(date +%s) - PINLAB_CI_START) / 60))
-run73=1 why73=""
-if bash "$top/scripts/lab" build baseline@7.3 --cached >/dev/null 2>&1; then
-	why73="kernel cached"
-elif [ -n "${PINLAB_CI_START:-}" ] && [ $((elapsed + need73)) -gt "$budget" ]; then
-	run73=0
-	why73="the 7.3 kernel is not in this machine's cache and a cold build and boot (~$need73 min on 2 cores) would take CI past $budget min ($elapsed min gone); scripts/lab build baseline@7.3 once, or any 7.3 run, puts it there"
-else
-	why73="built now"
-fi
-if [ "$run73" -eq 1 ]; then
-	set +e
-	PINLAB_RESULTS="$tmp" bash "$top/scripts/lab" run --variants baseline@7.3 --matrix smoke --deterministic \
-		--timeout 1200 --id lab73 2>&1 | sed 's/^/# /'
-	rc="${PIPESTATUS[0]}"
-	set -e
-	o73="$tmp/lab73" tap="$tmp/lab73/baseline@7.3.det/semantics.tap"
-	if [ "$rc" -eq 0 ]; then ok "lab run baseline@7.3 ($why73): exit 0"; else notok "lab run baseline@7.3 ($why73): exit $rc"; fi
-	if grep -q "^variant baseline@7.3 deterministic boot 1: ok" "$o73/manifest.txt" 2>/dev/null && [ -f "$tap" ] &&
-		! grep -q "^not ok" "$tap" && grep -q "semantics: [0-9]* passed, 0 failed" "$tap"; then
-		ok "baseline@7.3: built, booted, semantics $(tail -1 "$tap")"
-	else notok "baseline@7.3: boot or semantics"; grep "^variant baseline@7.3\|^not ok" "$o73/manifest.txt" "$tap" 2>/dev/null | sed 's/^/# /' || true; fi
-	if PYTHONPATH="$top/scripts" /usr/bin/python3 -c 'import sys; from pinlab import store; d = store.load_json(sys.argv[1]); sys.exit(not d["context"]["kernel_release"].startswith("7.3."))' "$o73/baseline@7.3.det/pinbench.json"; then
-		ok "baseline@7.3: JSON context: kernel 7.3"
-	else notok "baseline@7.3: JSON context kernel"; fi
-	# 7.3 keeps 6.12's refusal of a long-term writable pin of a shared file
-	if grep -q "^ok .* gup_test.pin_longterm pagecache write:1 -> EFAULT$" "$tap" 2>/dev/null; then
-		ok "a long-term pin of a shared ext4 mapping: EFAULT on 7.3"
-	else notok "7.3: the pagecache long-term semantic"; fi
-	kconfig_ok "$o73/kernels/baseline@7.3/config" "7.3 lab kernel config against Debian's 7.3 config"
-	calibrated "$o73" 1 "7.3 calibration against its own selftest (tools/testing/selftests/mm)"
-else
-	skip "7.3 base: $why73"
-fi
-
 # the positive control and the A/A: known-cost plants about 103
 # instructions a page on pin_user_pages() only.  Deterministic, 4 boots a
 # variant, each a perturbed layout: against baseline it must be flagged
@@ -346,5 +305,48 @@ for sig in TERM KILL; do
 	fi
 	rm -rf /tmp/pinlab-vm."$id".*
 done
+
+# the 7.3 base (trixie-backports): its baseline, deterministic, one boot;
+# last, so that CI's time so far is known.  A cold 7.3 build takes about as
+# long as 6.1's and 6.12's together (1,921 s on 2 cores shared with a CI
+# run, 2026-12-03): CI (.ci/run sets PINLAB_CI_START) boots 7.3 when its
+# kernel is in the cache or when its build and boot still fit CI's 75
+# minutes, else says why in a SKIP.
+budget=75 need73=35
+elapsed=0
+[ -z "${PINLAB_CI_START:-}" ] || elapsed=$((($(date +%s) - PINLAB_CI_START) / 60))
+run73=1 why73=""
+if bash "$top/scripts/lab" build baseline@7.3 --cached >/dev/null 2>&1; then
+	why73="kernel cached"
+elif [ -n "${PINLAB_CI_START:-}" ] && [ $((elapsed + need73)) -gt "$budget" ]; then
+	run73=0
+	why73="the 7.3 kernel is not in this machine's cache and a cold build and boot (~$need73 min on 2 cores) would take CI past $budget min ($elapsed min gone); scripts/lab build baseline@7.3 once, or any 7.3 run, puts it there"
+else
+	why73="built now"
+fi
+if [ "$run73" -eq 1 ]; then
+	set +e
+	PINLAB_RESULTS="$tmp" bash "$top/scripts/lab" run --variants baseline@7.3 --matrix smoke --deterministic \
+		--timeout 1200 --id lab73 2>&1 | sed 's/^/# /'
+	rc="${PIPESTATUS[0]}"
+	set -e
+	o73="$tmp/lab73" tap="$tmp/lab73/baseline@7.3.det/semantics.tap"
+	if [ "$rc" -eq 0 ]; then ok "lab run baseline@7.3 ($why73): exit 0"; else notok "lab run baseline@7.3 ($why73): exit $rc"; fi
+	if grep -q "^variant baseline@7.3 deterministic boot 1: ok" "$o73/manifest.txt" 2>/dev/null && [ -f "$tap" ] &&
+		! grep -q "^not ok" "$tap" && grep -q "semantics: [0-9]* passed, 0 failed" "$tap"; then
+		ok "baseline@7.3: built, booted, semantics $(tail -1 "$tap")"
+	else notok "baseline@7.3: boot or semantics"; grep "^variant baseline@7.3\|^not ok" "$o73/manifest.txt" "$tap" 2>/dev/null | sed 's/^/# /' || true; fi
+	if PYTHONPATH="$top/scripts" /usr/bin/python3 -c 'import sys; from pinlab import store; d = store.load_json(sys.argv[1]); sys.exit(not d["context"]["kernel_release"].startswith("7.3."))' "$o73/baseline@7.3.det/pinbench.json"; then
+		ok "baseline@7.3: JSON context: kernel 7.3"
+	else notok "baseline@7.3: JSON context kernel"; fi
+	# 7.3 keeps 6.12's refusal of a long-term writable pin of a shared file
+	if grep -q "^ok .* gup_test.pin_longterm pagecache write:1 -> EFAULT$" "$tap" 2>/dev/null; then
+		ok "a long-term pin of a shared ext4 mapping: EFAULT on 7.3"
+	else notok "7.3: the pagecache long-term semantic"; fi
+	kconfig_ok "$o73/kernels/baseline@7.3/config" "7.3 lab kernel config against Debian's 7.3 config"
+	calibrated "$o73" 1 "7.3 calibration against its own selftest (tools/testing/selftests/mm)"
+else
+	skip "7.3 base: $why73"
+fi
 
 tap_end lab
