@@ -23,18 +23,19 @@ kconfig_ok() {
 	fi
 }
 
-# calibrated RUN MIN_BOOTS WHAT: every boot's calibration.json there, at
-# least MIN_BOOTS of them, 18 judged cases or more, each within 0.9-1.1
+# calibrated RUN MIN_BOOTS WHAT [MIN_JUDGED]: every boot's calibration.json
+# there, at least MIN_BOOTS of them, MIN_JUDGED (18) judged cases or more,
+# each within 0.9-1.1
 calibrated() {
 	local cal
-	if cal="$(/usr/bin/python3 - "$1" "$2" <<'PY'
+	if cal="$(/usr/bin/python3 - "$1" "$2" "${4:-18}" <<'PY'
 import json, glob, sys
 files = sorted(glob.glob(sys.argv[1] + "/*/calibration.json"))
 rows = [r for f in files for r in json.load(open(f))["rows"]]
 judged = [r for r in rows if r["judged"]]
 print(f"{len(judged)} cases judged in {len(files)} boots, pinbench / selftest {min(r['ratio'] for r in judged):.3f}"
       f"..{max(r['ratio'] for r in judged):.3f} ({len(rows) - len(judged)} reported, not judged)")
-sys.exit(0 if len(files) >= int(sys.argv[2]) and len(judged) >= 18
+sys.exit(0 if len(files) >= int(sys.argv[2]) and len(judged) >= int(sys.argv[3])
          and all(0.9 <= r["ratio"] <= 1.1 for r in judged) else 1)
 PY
 	)"; then
@@ -344,7 +345,7 @@ if [ "$run73" -eq 1 ]; then
 		ok "a long-term pin of a shared ext4 mapping: EFAULT on 7.3"
 	else notok "7.3: the pagecache long-term semantic"; fi
 	kconfig_ok "$o73/kernels/baseline@7.3/config" "7.3 lab kernel config against Debian's 7.3 config"
-	calibrated "$o73" 1 "7.3 calibration against its own selftest (tools/testing/selftests/mm)"
+	calibrated "$o73" 1 "7.3 calibration against its own selftest (tools/testing/selftests/mm)" 9
 else
 	skip "7.3 base: $why73"
 fi

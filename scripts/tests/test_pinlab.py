@@ -581,14 +581,31 @@ def test_calibration_pairs_the_selftest_with_pinbench_and_fails_outside_ten_perc
     why = calibration.write(str(tmp_path), "deterministic")
     d = json.loads((tmp_path / "calibration.json").read_text())
     r = {x["case"]: x for x in d["rows"]}
-    assert r["gup_test.gup_fast anon"]["upstream_per_page"] == pytest.approx(201 * 1000 / 1024, abs=0.01)
-    assert r["gup_test.gup_fast anon"]["ratio"] == pytest.approx(196 / (201000 / 1024), abs=1e-3)
+    # deterministic: each side's minimum (an interrupt only adds instructions)
+    assert r["gup_test.gup_fast anon"]["upstream_per_page"] == pytest.approx(200 * 1000 / 1024, abs=0.01)
+    assert r["gup_test.gup_fast anon"]["ratio"] == pytest.approx(196 / (200000 / 1024), abs=1e-3)
+    assert r["gup_test.gup_fast anon"]["of"] == "min"
     assert r["gup_test.gup_fast anon"]["unit"] == "instructions"
     # 52 vs 40000/1024 = 39.06: ratio 1.33, outside 0.9-1.1: the boot fails; thp is reported, not judged
     assert len(why) == 1 and "pin_longterm shmem" in why[0] and "outside 0.9-1.1" in why[0]
     assert not r["gup_test.gup_fast thp"]["judged"] and r["gup_test.gup_fast thp"]["ratio"] < 0.2
-    # a wall-clock boot's calibration is reported, not judged
+    # one repetition pulled up by a pass that took longer (7.3's smoke: +19k instructions in one of
+    # four calls): the minimum is judged, and passes; both repetitions off still fail
+    obj["benchmarks"] = [b for b in obj["benchmarks"] if not b["name"].startswith("gup_test.gup_fast/anon")]
+    obj["benchmarks"] += gbench([196.0, 290.0], name=fast)["benchmarks"]
+    write(str(tmp_path / "pinbench.json"), obj)
+    why = calibration.write(str(tmp_path), "deterministic")
+    assert len(why) == 1 and "pin_longterm shmem" in why[0]
+    obj["benchmarks"] = [b for b in obj["benchmarks"] if not b["name"].startswith("gup_test.gup_fast/anon")]
+    obj["benchmarks"] += gbench([290.0, 290.0], name=fast)["benchmarks"]
+    write(str(tmp_path / "pinbench.json"), obj)
+    why = calibration.write(str(tmp_path), "deterministic")
+    assert len(why) == 2 and any("gup_fast anon" in w for w in why)
+    # a wall-clock boot's calibration is reported, not judged, on medians
     assert calibration.write(str(tmp_path), "wallclock") == []
+    w = {x["case"]: x for x in json.loads((tmp_path / "calibration.json").read_text())["rows"]}
+    assert w["gup_test.gup_fast anon"]["of"] == "median"
+    assert w["gup_test.gup_fast anon"]["upstream_per_page"] == pytest.approx(201 * 1000 / 1024, abs=0.01)
     assert not any(r["judged"] for r in json.loads((tmp_path / "calibration.json").read_text())["rows"])
     (tmp_path / "calibration-selftest.txt").write_text(SELFTEST.replace("calibration: done\n", ""))
     assert "did not finish" in calibration.write(str(tmp_path), "deterministic")[0]
