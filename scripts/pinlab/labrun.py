@@ -25,6 +25,7 @@ import tarfile
 import tempfile
 import threading
 import time
+import traceback
 
 from . import TOP, PinlabError, collect, gb, plan, report, repeat, store, variants
 
@@ -569,11 +570,21 @@ def finish(p, index, out, failed, t_start):
     if not p["args"].no_report and any(s["kind"] == "pinbench" or s["kind"] == "fio" for s in index["sets"]):
         base = next(iter(variants.baselines(p["variants"]).values()), "none") \
             if len(p["variants"]) > 1 else "none"
+        # the boots' results are kept whatever happens here; a report that
+        # could not be written fails the run (its exit status says so)
         try:
             say(report.write(out, base, command=f"scripts/lab report {p['id']}"
                              + ("" if base == "baseline" else f" --baseline {base}")))
         except PinlabError as e:
             say(f"report: {e}")
+            failed["report"] = str(e)
+        except Exception as e:   # a bug in the report: its traceback, and the run fails
+            traceback.print_exc()
+            say(f"report: {type(e).__name__}: {e}")
+            failed["report"] = f"{type(e).__name__}: {e}"
+        if "report" in failed:
+            with open(os.path.join(out, "manifest.txt"), "a") as f:
+                f.write(f"report: FAILED: {failed['report']} (rerun: scripts/lab report {p['id']})\n")
     if failed:
         say(f"run {p['id']}: FAILED: {', '.join(failed)} ({rel}/manifest.txt)")
     else:

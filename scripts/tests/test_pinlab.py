@@ -738,3 +738,31 @@ def test_the_manifest_names_the_base_actually_built(tmp_path):
     assert got.startswith("linux-source-6.1 6.1.192-3 sha256 bb (pinned linux-source-6.1 6.1.192-2 is in no suite")
     # a base none of whose kernels was built: its pin
     assert labrun.built_base(p, "6.12", {"baseline": {"path": str(k)}}).startswith("linux-source-6.12 6.12.117-1~deb12u1")
+
+
+# ---- a lab run's end: a report that fails fails the run ------------------------
+
+@pytest.mark.parametrize("boom", [PinlabError("no sets to report"), KeyError("median_b")])
+def test_a_report_that_fails_fails_the_run(tmp_path, monkeypatch, boom):
+    """labrun.finish: the boots' results are kept, the manifest says the
+    report failed and how to rerun it, and the run's status is a failure."""
+    import argparse
+    from pinlab import labrun, report
+    rec = store.new_set("pinbench", "6.1", "baseline", "deterministic", "baseline.det/pinbench.json",
+                        boot=1, placement="default", matrix="smoke",
+                        boot_id=store.boot_id("baseline", "deterministic", 1),
+                        set_id=store.set_id("baseline", "deterministic", 1, "pinbench", "default"))
+    write(str(tmp_path / "baseline.det" / "pinbench.json"), gbench([1.0]))
+    index = dict(id="r", kind="lab", boots=[], sets=[rec], manifest={})
+    store.write_index(str(tmp_path), index)
+    (tmp_path / "manifest.txt").write_text("run: r\n")
+
+    def fail(*a, **k):
+        raise boom
+    monkeypatch.setattr(report, "write", fail)
+    p = dict(args=argparse.Namespace(no_report=False, no_perturb=False), variants=["baseline"], id="r")
+    failed = {}
+    labrun.finish(p, index, str(tmp_path), failed, 0)
+    assert "report" in failed
+    assert "report: FAILED:" in (tmp_path / "manifest.txt").read_text()
+    assert store.open_run(str(tmp_path)).sets(variant="baseline") == [rec]   # the results are kept
