@@ -68,9 +68,27 @@ def parse(argv):
     return ap.parse_args(argv)
 
 
-def revision():
-    return subprocess.run(["git", "-C", TOP, "describe", "--always", "--dirty"], capture_output=True,
-                          text=True).stdout.strip() or "unknown"
+def revision(top=TOP):
+    """git describe --always --dirty of the tree, or "unknown" when git
+    cannot say (not a repository, git missing or failing)."""
+    try:
+        p = subprocess.run(["git", "-C", top, "describe", "--always", "--dirty"], capture_output=True, text=True)
+    except OSError:
+        return "unknown"
+    return p.stdout.strip() if p.returncode == 0 and p.stdout.strip() else "unknown"
+
+
+def check_clean(rev, out, allow_dirty):
+    """Committed results come from a clean tree: refuse to write under
+    results/ from a dirty tree, or from one whose state git cannot tell."""
+    if allow_dirty or not os.path.abspath(out).startswith(os.path.join(TOP, "results") + os.sep):
+        return
+    if rev == "unknown":
+        raise PinlabError("run: git cannot tell this tree's revision or whether it is clean: committed results "
+                          "come from a clean tree (fix git, or --allow-dirty, which the manifest records)")
+    if rev.endswith("-dirty"):
+        raise PinlabError(f"run: the tree has uncommitted changes ({rev}): committed results come from a clean "
+                          "tree (commit first, or --allow-dirty, which the manifest records)")
 
 
 def make_plan(a):
@@ -104,10 +122,7 @@ def make_plan(a):
     if os.path.exists(out):
         raise PinlabError(f"run: {out} exists; pick another --id")
     rev = revision()
-    if rev.endswith("-dirty") and os.path.abspath(out).startswith(os.path.join(TOP, "results") + os.sep) \
-            and not a.allow_dirty:
-        raise PinlabError(f"run: the tree has uncommitted changes ({rev}): committed results come from a clean "
-                          "tree (commit first, or --allow-dirty, which the manifest records)")
+    check_clean(rev, out, a.allow_dirty)
     # wall-clock boots interleave (A B A B ...), deterministic ones may run in parallel
     boots = [(v, m, b) for m in modes for b in range(1, a.boots + 1) for v in vlist]
     # the revision is the tree's at the plan: what the dirty check saw (edits

@@ -766,3 +766,18 @@ def test_a_report_that_fails_fails_the_run(tmp_path, monkeypatch, boom):
     assert "report" in failed
     assert "report: FAILED:" in (tmp_path / "manifest.txt").read_text()
     assert store.open_run(str(tmp_path)).sets(variant="baseline") == [rec]   # the results are kept
+
+
+def test_results_come_from_a_tree_git_can_vouch_for(tmp_path):
+    """A git failure is 'unknown', and 'unknown' is refused under results/
+    like a dirty tree (it used to pass the clean-tree guard)."""
+    from pinlab import TOP, labrun
+    assert labrun.revision(str(tmp_path)) == "unknown"            # not a repository
+    under = os.path.join(TOP, "results", "20990101-x")
+    with pytest.raises(PinlabError, match="git cannot tell"):
+        labrun.check_clean("unknown", under, False)
+    with pytest.raises(PinlabError, match="uncommitted changes"):
+        labrun.check_clean("abc1234-dirty", under, False)
+    labrun.check_clean("abc1234", under, False)
+    labrun.check_clean("unknown", under, True)                  # --allow-dirty: recorded, allowed
+    labrun.check_clean("unknown", str(tmp_path / "r"), False)   # outside results/: a scratch run
