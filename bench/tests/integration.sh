@@ -150,7 +150,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 elif [ "${CI:-}" = true ]; then
 	notok "not root or no setpriv: cannot test the unprivileged run (CI runs as root with util-linux)"
 else
-	ok "# SKIP not root or no setpriv: cannot test the unprivileged run"
+	skip "not root or no setpriv: cannot test the unprivileged run"
 fi
 
 # --seed perturbs the layout: the cases run in a seed-chosen order (the same
@@ -205,7 +205,7 @@ if [ -x "$top/bench/pinbench-asan" ]; then
 elif [ "${CI:-}" = true ]; then
 	notok "bench/pinbench-asan not built (make check builds it)"
 else
-	ok "# SKIP bench/pinbench-asan not built (make asan)"
+	skip "bench/pinbench-asan not built (make asan)"
 fi
 
 tap_end integration

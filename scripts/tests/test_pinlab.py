@@ -781,3 +781,17 @@ def test_results_come_from_a_tree_git_can_vouch_for(tmp_path):
     labrun.check_clean("abc1234", under, False)
     labrun.check_clean("unknown", under, True)                  # --allow-dirty: recorded, allowed
     labrun.check_clean("unknown", str(tmp_path / "r"), False)   # outside results/: a scratch run
+
+
+def test_make_check_counts_every_skip():
+    """checks.py: pytest -rs groups identical skips ("SKIPPED [3] ..." is
+    three), and a TAP '# SKIP' line is a skip, not a pass."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("checks", os.path.join(os.path.dirname(__file__), "checks.py"))
+    checks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(checks)
+    ok, bad, skips = checks.pytest_counts("SKIPPED [3] scripts/tests/x.py:1: no kvm\n"
+                                          "SKIPPED [1] scripts/tests/x.py:9: no pmem\n"
+                                          "==== 5 passed, 4 skipped in 1.0s ====\n")
+    assert (ok, bad, len(skips)) == (5, 0, 4)
+    assert checks.tap_counts("ok 1 - a\nok 2 - # SKIP no root\nnot ok 3 - b\n") == (1, 1, ["no root"])
