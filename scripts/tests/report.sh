@@ -136,10 +136,17 @@ sys.exit(0 if titles and not bad else 1)
 PY
 )"; then ok "largest flagged changes: $own"
 	else notok "largest flagged changes: $own"; fi
+	# this run's screenshot only: the one an earlier run kept is removed
+	# first, and Chromium failing to take it fails the case
+	rm -f "$art/dashboard.png"
+	src=0
 	timeout 120 "$browser" --headless --no-sandbox --disable-gpu --user-data-dir="$tmp/profile" \
 		--virtual-time-budget=10000 --window-size=1400,2400 --screenshot="$art/dashboard.png" \
-		"file://$tmp/results/dashboard/index.html" >/dev/null 2>>"$tmp/chromium.log" || true
-	if px="$("$py" - "$art/dashboard.png" <<'PY'
+		"file://$tmp/results/dashboard/index.html" >/dev/null 2>>"$tmp/chromium.log" || src=$?
+	if [ "$src" -ne 0 ] || [ ! -s "$art/dashboard.png" ]; then
+		px="Chromium's screenshot failed (exit $src, $(tail -1 "$tmp/chromium.log" 2>/dev/null))"
+		notok "screenshot: $px"
+	elif px="$("$py" - "$art/dashboard.png" <<'PY'
 import sys
 import matplotlib.image as mpimg
 img = mpimg.imread(sys.argv[1])[:, :, :3]
