@@ -56,8 +56,10 @@ def read(path):
         return None
 
 
-def tap_verdict(text, name, expect_fail=False):
-    """A TAP file's summary line 'semantics: P passed, F failed, S skipped'."""
+def tap_verdict(text, name, expect_fail=False, skips_ok=()):
+    """A TAP file's summary line 'semantics: P passed, F failed, S skipped',
+    and its skipped rows: a row that did not run fails the boot unless the
+    variant declares it (skips_ok: (REGEX, reason) of SEMANTICS_SKIP lines)."""
     if text is None:
         return [f"{name}: missing"]
     m = re.search(r"^semantics: (\d+) passed, (\d+) failed, (\d+) skipped$", text, re.M)
@@ -70,6 +72,12 @@ def tap_verdict(text, name, expect_fail=False):
         return [f"{name}: {failed} failed ({m[0][11:]})"]
     if passed == 0:
         return [f"{name}: nothing passed ({m[0][11:]}): every row skipped"]
+    skipped = [ln for ln in text.splitlines() if re.match(r"^ok \d+ - .*#\s*SKIP", ln)]
+    undeclared = [ln for ln in skipped if not any(re.search(rx, ln) for rx, _ in skips_ok)]
+    if undeclared:
+        first = re.sub(r"^ok \d+ - ", "", undeclared[0])
+        return [f"{name}: {len(undeclared)} rows skipped that the variant does not declare (SEMANTICS_SKIP): "
+                f"{first}" + (f" (and {len(undeclared) - 1} more)" if len(undeclared) > 1 else "")]
     return []
 
 
@@ -84,7 +92,7 @@ def kernel_splats(text, expected):
     return out
 
 
-def verdict(bdir, qemu, commands, sets, warnings, cross, outputs=()):
+def verdict(bdir, qemu, commands, sets, warnings, cross, outputs=(), skips_ok=()):
     """Every reason this boot failed (empty: it passed).  qemu: {"timed_out",
     "rc", "limit"}; commands: the names the job ran; sets: {file: (kind, placement)}."""
     if qemu.get("timed_out"):
@@ -104,7 +112,8 @@ def verdict(bdir, qemu, commands, sets, warnings, cross, outputs=()):
         elif rc.strip() != "0" and not (name == "semantics-cross" and cross):
             why.append(f"{name}: exit {rc.strip()}")
     for name in [c for c in commands if c.startswith("semantics")]:
-        why += tap_verdict(read(os.path.join(bdir, f"{name}.tap")), f"{name}.tap", name == "semantics-cross")
+        why += tap_verdict(read(os.path.join(bdir, f"{name}.tap")), f"{name}.tap", name == "semantics-cross",
+                           skips_ok)
     why += [f"{f}: missing (an output the matrix declares)" for f in outputs
             if not os.path.exists(store.resolve(os.path.join(bdir, f)))]
     for f in sets:
@@ -145,7 +154,7 @@ def collect(run_dir, boot, out_dir, console, qemu_cmdline, qemu, job):
         f.write(qemu_cmdline + "\n")
     why = postprocess(bdir, boot["variant"], job["title"])
     why = verdict(bdir, qemu, job["commands"], job["sets"], job["warnings"], job["cross"],
-                  job.get("outputs", ())) + why
+                  job.get("outputs", ()), job.get("semantics_skips", ())) + why
     why += calibration.write(bdir, boot["mode"])
     compress(bdir)
     files = {}

@@ -155,7 +155,8 @@ def job_for(p, variant, mode, boot, jobdir):
     perf = p["matrix"].get("perf_record")
     title = f"{variant} ({mode}): pinbench " + " ".join(plan.pinbench_args(perf)) if perf else variant
     outputs = [o for e in p["matrix"].get("extra", []) for o in e.get("outputs", [])]
-    return dict(commands=[c[0] for c in cmds], sets=sets, warnings=p["confs"][variant]["warnings"], cross=cross,
+    return dict(commands=[c[0] for c in cmds], sets=sets, warnings=p["confs"][variant]["warnings"],
+                semantics_skips=p["confs"][variant]["semantics_skips"], cross=cross,
                 matrix=p["matrix"]["name"], title=title, outputs=outputs)
 
 

@@ -87,7 +87,10 @@ def known(b=DEFAULT_BASE):
 
 def conf(spec):
     """variant.conf of NAME[@BASE] as a dict (with name, base and label);
-    WARNING lines (REGEX | reason) gathered into 'warnings'."""
+    WARNING lines (REGEX | reason: kernel warnings it prints by design)
+    gathered into 'warnings', SEMANTICS_SKIP lines (REGEX | reason: semantics
+    rows it expects to skip; any other skipped row fails the boot) into
+    'semantics_skips'."""
     name, b = split(spec)
     if not NAME.match(name):
         raise PinlabError(f"bad variant name '{name}'")
@@ -95,17 +98,21 @@ def conf(spec):
     path = os.path.join(d, name, "variant.conf")
     if not os.path.exists(path):
         raise PinlabError(f"unknown variant '{name}' on base {b} (known: {' '.join(known(b))})")
-    out = {"warnings": [], "name": name, "base": b, "label": label(name, b)}
+    out = {"warnings": [], "semantics_skips": [], "name": name, "base": b, "label": label(name, b)}
     with open(path) as f:
         for n, line in enumerate(f, 1):
             m = re.match(r'^(\w+)="(.*)"\s*$', line.strip())
             if not m:
                 continue
-            if m[1] == "WARNING":
+            if m[1] in ("WARNING", "SEMANTICS_SKIP"):
                 regex, sep, why = m[2].partition(" | ")
                 if not sep or not why.strip():
-                    raise PinlabError(f"{path}:{n}: WARNING=\"REGEX | reason\" needs its reason")
-                out["warnings"].append((regex.strip(), why.strip()))
+                    raise PinlabError(f"{path}:{n}: {m[1]}=\"REGEX | reason\" needs its reason")
+                try:
+                    re.compile(regex.strip())
+                except re.error as e:
+                    raise PinlabError(f"{path}:{n}: {m[1]}: bad regex '{regex.strip()}': {e}") from None
+                out["warnings" if m[1] == "WARNING" else "semantics_skips"].append((regex.strip(), why.strip()))
             else:
                 out[m[1]] = m[2]
     return out

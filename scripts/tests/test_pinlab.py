@@ -156,6 +156,37 @@ def test_verdict_fails_when_every_row_skipped(tmp_path):
     assert any("nothing passed" in r for r in judge(d))
 
 
+def test_verdict_fails_on_a_skipped_row_unless_declared(tmp_path):
+    """A semantics row that did not run fails the boot (6.12's four ZONE_MOVABLE rows skipped in every
+    boot of a run whose verdict was ok); a variant may declare it, with its reason."""
+    d = good_boot(tmp_path / "b")
+    (d / "semantics.tap").write_text("ok 1 - gup_test.pin_longterm anon write:1 -> ok\n"
+                                     "ok 2 - gup_test.pin_longterm movable write:1 -> ok # SKIP no ZONE_MOVABLE\n"
+                                     "ok 3 - iouring_register movable write:1 -> ok # SKIP no ZONE_MOVABLE\n1..3\n"
+                                     "semantics: 1 passed, 0 failed, 2 skipped\n")
+    why = judge(d)
+    assert any(r.startswith("semantics.tap: 2 rows skipped that the variant does not declare") and
+               "pin_longterm movable" in r and "(and 1 more)" in r for r in why)
+    assert judge(d, skips_ok=[(r" movable write:1 -> ok # SKIP", "no ZONE_MOVABLE in this VM")]) == []
+    assert judge(d, skips_ok=[(r"iouring_register movable", "one of the two")]) != []
+
+
+def test_a_skip_declaration_needs_its_reason_and_a_regex(tmp_path, monkeypatch):
+    from pinlab import variants
+    d = tmp_path / "kp" / "6.1" / "v"
+    d.mkdir(parents=True)
+    (tmp_path / "kp" / "6.1" / "BASE").write_text("PACKAGE=linux-source-6.1\n")
+    monkeypatch.setattr(variants, "ROOT", str(tmp_path / "kp"))
+    (d / "variant.conf").write_text('SERIES=""\nSEMANTICS_SKIP=" movable  | no ZONE_MOVABLE here"\n')
+    assert variants.conf("v")["semantics_skips"] == [("movable", "no ZONE_MOVABLE here")]
+    (d / "variant.conf").write_text('SERIES=""\nSEMANTICS_SKIP="movable"\n')
+    with pytest.raises(PinlabError, match="needs its reason"):
+        variants.conf("v")
+    (d / "variant.conf").write_text('SERIES=""\nSEMANTICS_SKIP="(movable | why"\n')
+    with pytest.raises(PinlabError, match="bad regex"):
+        variants.conf("v")
+
+
 def test_verdict_fails_on_a_warning_in_dmesg_unless_declared(tmp_path):
     d = good_boot(tmp_path / "b")
     (d / "dmesg.txt").write_text("[    3.3] WARNING: CPU: 0 PID: 112 at mm/gup.c:2209 __get_user_pages_remote+0x22\n")
