@@ -826,3 +826,31 @@ def test_make_check_counts_every_skip():
                                           "==== 5 passed, 4 skipped in 1.0s ====\n")
     assert (ok, bad, len(skips)) == (5, 0, 4)
     assert checks.tap_counts("ok 1 - a\nok 2 - # SKIP no root\nnot ok 3 - b\n") == (1, 1, ["no root"])
+
+
+# ---- three kernel versions: 6.1 -> 6.12 -> 7.3 -----------------------------------
+
+VERSIONS73 = os.path.join(os.path.dirname(VERSIONS), "20261203-lab-versions-7.3")
+
+
+def test_across_three_versions_steps_through_each_and_puts_a_published_figure_on_its_own_step():
+    """Each base against the next, then the oldest against the newest, each named with the version
+    it was built from; Peter Xu's v6.6 figure (between = 6.1, 6.12) is set beside the 6.1 -> 6.12
+    step, not 6.1 -> 7.3 (whose 7.3 figure is another kernel's)."""
+    from pinlab import compare, env, tables
+    run = store.open_run(VERSIONS73)
+    md, sentences, data = tables.across(run, "deterministic")
+    heads = [ln for ln in md if ln.startswith("### ")]
+    assert heads == ["### 6.1 → 6.12", "### 6.12 → 7.3", "### 6.1 → 7.3"]
+    assert md[0].startswith("Kernels: 6.1: baseline, built from 6.1.192-2") and "7.3: baseline@7.3, built from " \
+        "7.3.4-1~bpo13+1" in md[0]
+    assert data["old"] == "baseline" and data["new"] == "baseline@7.3"
+    pub = {p["id"]: p for p in data["published"]}["thp-longterm"]
+    # the lab's "new" figure is 6.12's median of the cell, not 7.3's
+    sets = {s["variant"]: env.with_boots(env.SetRef(run.set_path(s), run, s))
+            for s in run.sets(kind="pinbench", mode="deterministic", boot=1, placement="default")}
+    cell = "gup_test.pin_longterm/thp/size_kb:65536/ppc:512/vmas:1/write:1"
+    r612 = next(r for r in compare.result(sets["baseline"], sets["baseline@6.12"])["rows"] if r["name"].startswith(cell))
+    r73 = next(r for r in compare.result(sets["baseline"], sets["baseline@7.3"])["rows"] if r["name"].startswith(cell))
+    assert pub["new"] == pytest.approx(r612["median_b"]) and r612["median_b"] != r73["median_b"]
+    assert any("from 6.1 to 6.12" in s for s in sentences)
