@@ -500,9 +500,16 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
         raise PinlabError(f"{run.path}: no {mode} set for baseline {baseline!r} (have: {', '.join(sorted(sets))}; "
                           "--baseline none reports without comparisons)")
     base = None if baseline == "none" else baseline
-    results = {v: compare.result(sets[base], sets[v], metric, alpha, floor)
+
+    def ref_of(v, have):
+        # a variant is compared with its own base's baseline where the run has
+        # it (fast-devdax-longterm@7.3 with baseline@7.3); a base's baseline,
+        # and a variant whose baseline did not run, with the report's
+        r = variants.reference(v) if run.index["kind"] == "lab" else base
+        return r if r in have and r != v else base
+    results = {v: compare.result(sets[ref_of(v, sets)], sets[v], metric, alpha, floor)
                for v in sorted(sets) if base and v != base}
-    fio_results = {v: compare.result(fio[base], fio[v], "iops", alpha, floor)
+    fio_results = {v: compare.result(fio[ref_of(v, fio)], fio[v], "iops", alpha, floor)
                    for v in sorted(fio) if base in fio and v != base}
     unit = metrics.unit_label(metric, mode) if sets else metrics.get("iops").what
     mode = mode if sets else "wallclock"
@@ -511,16 +518,19 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
     md += setup_lines(run, mode, unit, metric, modes, base, sets, fio)
     txt_summary = []
     if base and len(sets) > 1:
-        md += ["", f"## Against {base}", ""]
+        others = sorted({ref_of(v, sets) for v in results} - {base})
+        md += ["", f"## Against {base}" + "".join(f", and against {o}" for o in others), ""]
+        if others:
+            md += ["Each variant against its own base's baseline; each base's baseline against " + base + ".", ""]
         one = [v for v, res in results.items() if not res.get("by_boot")]
         if mode == "wallclock" and one:
             md += ["Wall-clock, one boot a side for " + ", ".join(one) + ": the repetitions share their boot, so "
                    "these tests compare two boots, not two kernels (run --boots N: boots become the samples).", ""]
         for v, res in results.items():
-            md += comparison_lines(run, v, base, res, unit)
+            md += comparison_lines(run, v, ref_of(v, sets), res, unit)
             txt_summary += [re.sub(r"\*\*", "", s) for s in sentences(v, res, unit)] + [""]
     # each other set's comparisons, made once: for its section and the answer
-    presults = {placement: {v: compare.result(psets[base], ref, metric, alpha, floor)
+    presults = {placement: {v: compare.result(psets[ref_of(v, psets)], ref, metric, alpha, floor)
                             for v, ref in sorted(psets.items()) if v != base}
                 for placement, psets in (placement_sets(run, mode).items() if base else [])
                 if base in psets and len(psets) > 1}
@@ -562,7 +572,8 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
     for placement, pres in presults.items():
         md += ["", f"## Against {base}: set {placement}", ""]
         for v, res in pres.items():
-            md += comparison_lines(run, v, base, res, unit, tag=f"-{placement}")
+            md += comparison_lines(run, v, ref_of(v, placement_sets(run, mode)[placement]), res, unit,
+                                   tag=f"-{placement}")
     md += calibration_lines(run, mode)
     md += cv_lines(sets, metric)
     if sets and (len(sets) == 1 or not base):

@@ -5,6 +5,7 @@
 import json
 import lzma
 import os
+import re
 import sys
 
 import pytest
@@ -854,3 +855,20 @@ def test_across_three_versions_steps_through_each_and_puts_a_published_figure_on
     r73 = next(r for r in compare.result(sets["baseline"], sets["baseline@7.3"])["rows"] if r["name"].startswith(cell))
     assert pub["new"] == pytest.approx(r612["median_b"]) and r612["median_b"] != r73["median_b"]
     assert any("from 6.1 to 6.12" in s for s in sentences)
+
+
+def test_a_variant_of_another_base_is_compared_with_its_own_baseline(tmp_path):
+    """In a run of 6.1, 6.12 and 7.3 baselines and fast-devdax-longterm@7.3, the variant is set against
+    baseline@7.3 (it was against 6.1's baseline: another kernel), the baselines against 6.1's."""
+    import shutil
+    from pinlab import report
+    run = tmp_path / "run"
+    shutil.copytree(VERSIONS73, run, ignore=shutil.ignore_patterns("plots", "*.tar.xz", "flame.svg", "perf.*"))
+    report.write(str(run), with_plots=False)
+    def side_a(f):   # the text wraps a long path onto the next line
+        t = (run / f).read_text()
+        return re.search(r"^A:\s+(\S+)", t, re.M)[1]
+    assert side_a("compare-fast-devdax-longterm@7.3.txt").endswith("/baseline@7.3.det/pinbench.json")
+    assert side_a("compare-fast-devdax-longterm@7.3-percall.txt").endswith("/baseline@7.3.det/pinbench-percall.json")
+    assert side_a("compare-baseline@7.3.txt").endswith("/baseline.det/pinbench.json")
+    assert "## Against baseline, and against baseline@7.3" in (run / "report.md").read_text()
