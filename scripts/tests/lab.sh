@@ -43,6 +43,19 @@ PY
 	else notok "$3: ${cal:-no calibration.json}"; fi
 }
 
+# booted RUN VARIANT RELEASE: the variant's first deterministic boot of RUN
+# is ok, its semantics TAP has no failure, and its JSON's kernel is RELEASE
+booted() {
+	local tap="$1/$2.det/semantics.tap"
+	if grep -q "^variant $2 deterministic boot 1: ok" "$1/manifest.txt" 2>/dev/null && [ -f "$tap" ] &&
+		! grep -q "^not ok" "$tap" && grep -q "semantics: [0-9]* passed, 0 failed" "$tap"; then
+		ok "$2: built, booted, semantics $(tail -1 "$tap")"
+	else notok "$2: boot or semantics"; grep "^variant $2\|^not ok" "$1/manifest.txt" "$tap" 2>/dev/null | sed 's/^/# /' || true; fi
+	if PYTHONPATH="$top/scripts" /usr/bin/python3 -c 'import sys; from pinlab import store; d = store.load_json(sys.argv[1]); sys.exit(not d["context"]["kernel_release"].startswith(sys.argv[2] + "."))' "$1/$2.det/pinbench.json" "$3"; then
+		ok "$2: JSON context: kernel $3"
+	else notok "$2: JSON context kernel"; fi
+}
+
 echo "TAP version 13"
 for need in qemu-system-x86_64 /bin/busybox ndctl; do
 	if ! command -v "$need" >/dev/null && [ ! -e "$need" ]; then
@@ -172,16 +185,7 @@ rc="${PIPESTATUS[0]}"
 set -e
 o12="$tmp/lab612"
 if [ "$rc" -eq 0 ]; then ok "lab run $v12: exit 0"; else notok "lab run $v12: exit $rc"; fi
-for v in ${v12//,/ }; do
-	tap="$o12/$v.det/semantics.tap"
-	if grep -q "^variant $v deterministic boot 1: ok" "$o12/manifest.txt" 2>/dev/null && [ -f "$tap" ] &&
-		! grep -q "^not ok" "$tap" && grep -q "semantics: [0-9]* passed, 0 failed" "$tap"; then
-		ok "$v: built, booted, semantics $(tail -1 "$tap")"
-	else notok "$v: boot or semantics"; grep "^variant $v\|^not ok" "$o12/manifest.txt" "$tap" 2>/dev/null | sed 's/^/# /' || true; fi
-	if PYTHONPATH="$top/scripts" /usr/bin/python3 -c 'import sys; from pinlab import store; d = store.load_json(sys.argv[1]); sys.exit(not d["context"]["kernel_release"].startswith("6.12."))' "$o12/$v.det/pinbench.json"; then
-		ok "$v: JSON context: kernel 6.12"
-	else notok "$v: JSON context kernel"; fi
-done
+for v in ${v12//,/ }; do booted "$o12" "$v" 6.12; done
 # 6.12 refuses what 6.1 pinned: a long-term writable pin of a shared file
 # mapping (34ed8d0dcd69), checked for real on both kernels
 if grep -q "^ok .* gup_test.pin_longterm pagecache write:1 -> EFAULT$" "$o12/baseline@6.12.det/semantics.tap" 2>/dev/null &&
@@ -333,13 +337,7 @@ if [ "$run73" -eq 1 ]; then
 	set -e
 	o73="$tmp/lab73" tap="$tmp/lab73/baseline@7.3.det/semantics.tap"
 	if [ "$rc" -eq 0 ]; then ok "lab run baseline@7.3 ($why73): exit 0"; else notok "lab run baseline@7.3 ($why73): exit $rc"; fi
-	if grep -q "^variant baseline@7.3 deterministic boot 1: ok" "$o73/manifest.txt" 2>/dev/null && [ -f "$tap" ] &&
-		! grep -q "^not ok" "$tap" && grep -q "semantics: [0-9]* passed, 0 failed" "$tap"; then
-		ok "baseline@7.3: built, booted, semantics $(tail -1 "$tap")"
-	else notok "baseline@7.3: boot or semantics"; grep "^variant baseline@7.3\|^not ok" "$o73/manifest.txt" "$tap" 2>/dev/null | sed 's/^/# /' || true; fi
-	if PYTHONPATH="$top/scripts" /usr/bin/python3 -c 'import sys; from pinlab import store; d = store.load_json(sys.argv[1]); sys.exit(not d["context"]["kernel_release"].startswith("7.3."))' "$o73/baseline@7.3.det/pinbench.json"; then
-		ok "baseline@7.3: JSON context: kernel 7.3"
-	else notok "baseline@7.3: JSON context kernel"; fi
+	booted "$o73" baseline@7.3 7.3
 	# 7.3 keeps 6.12's refusal of a long-term writable pin of a shared file
 	if grep -q "^ok .* gup_test.pin_longterm pagecache write:1 -> EFAULT$" "$tap" 2>/dev/null; then
 		ok "a long-term pin of a shared ext4 mapping: EFAULT on 7.3"
