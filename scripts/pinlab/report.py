@@ -530,9 +530,10 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
             md += comparison_lines(run, v, ref_of(v, sets), res, unit)
             txt_summary += [re.sub(r"\*\*", "", s) for s in sentences(v, res, unit)] + [""]
     # each other set's comparisons, made once: for its section and the answer
+    all_psets = placement_sets(run, mode) if base else {}
     presults = {placement: {v: compare.result(psets[ref_of(v, psets)], ref, metric, alpha, floor)
                             for v, ref in sorted(psets.items()) if v != base}
-                for placement, psets in (placement_sets(run, mode).items() if base else [])
+                for placement, psets in all_psets.items()
                 if base in psets and len(psets) > 1}
     across_plots = []
     # across kernel versions: every mode of the run, this report's first
@@ -572,8 +573,7 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
     for placement, pres in presults.items():
         md += ["", f"## Against {base}: set {placement}", ""]
         for v, res in pres.items():
-            md += comparison_lines(run, v, ref_of(v, placement_sets(run, mode)[placement]), res, unit,
-                                   tag=f"-{placement}")
+            md += comparison_lines(run, v, ref_of(v, all_psets[placement]), res, unit, tag=f"-{placement}")
     md += calibration_lines(run, mode)
     md += cv_lines(sets, metric)
     if sets and (len(sets) == 1 or not base):
