@@ -216,19 +216,21 @@ def parser():
                        ("fio-results", "fio runner output -> Google Benchmark JSON"),
                        ("profile", "perf output -> folded stacks, flame graph, tables"),
                        ("run", "build, boot and measure kernel variants (lab stages)"),
+                       ("aa", "the build A/A of a base: baseline and a rebuilt baseline, booted and compared"),
                        ("kconfig-check", "a lab config against Debian's, performance-relevant options")):
         sub.add_parser(name, help=what, add_help=False)
     return ap
 
 
-PASSTHROUGH = {"bases": "bases", "fio-results": "fio", "profile": "perf", "run": "labrun", "kconfig-check": "kconfig"}
+PASSTHROUGH = {"bases": "bases", "fio-results": "fio", "profile": "perf", "run": "labrun", "aa": "labrun", "kconfig-check": "kconfig"}
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in PASSTHROUGH:
         import importlib
-        return importlib.import_module(f".{PASSTHROUGH[argv[0]]}", __package__).main(argv[1:])
+        mod = importlib.import_module(f".{PASSTHROUGH[argv[0]]}", __package__)
+        return (mod.aa_main if argv[0] == "aa" else mod.main)(argv[1:])
     ap = parser()
     a = ap.parse_args(argv)
     try:

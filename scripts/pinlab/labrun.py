@@ -607,6 +607,35 @@ def finish(p, index, out, failed, t_start):
         say(f"run {p['id']}: done -> {rel}/report.md")
 
 
+def aa_main(argv=None):
+    """scripts/lab aa BASE: the build A/A of a base, as one lab run."""
+    ap = argparse.ArgumentParser(
+        prog="scripts/lab aa",
+        description="The build A/A of a base: baseline@BASE and aa-build@BASE (the same source rebuilt with a "
+                    "padding object linked before mm/: code and data move, no instruction changes), each booted "
+                    "BOOTS times deterministically with perturbed layouts.  The report writes "
+                    "aa-build-floor-deterministic.json (per path x backing, the spread of both builds' boots "
+                    "pooled); committed, it is a noise floor every comparison on that base applies.")
+    ap.add_argument("base", help="a base: kernel-patches/BASE")
+    ap.add_argument("--boots", type=int, default=3, help="boots per build (default 3)")
+    ap.add_argument("--matrix", default="standard")
+    ap.add_argument("--first-seed", type=int, default=1)
+    ap.add_argument("--id")
+    ap.add_argument("--allow-dirty", action="store_true")
+    a = ap.parse_args(argv)
+    try:
+        if not os.path.isdir(os.path.join(variants.patches(a.base), "aa-build")):
+            raise PinlabError(f"no build A/A for base '{a.base}' (kernel-patches/{a.base}/aa-build/ is missing)")
+    except PinlabError as e:
+        print(f"lab: aa: {e}", file=sys.stderr)
+        return 2
+    run_argv = ["--variants", f"baseline@{a.base},aa-build@{a.base}", "--matrix", a.matrix, "--deterministic",
+                "--boots", str(a.boots), "--first-seed", str(a.first_seed)]
+    run_argv += ["--id", a.id] if a.id else []
+    run_argv += ["--allow-dirty"] if a.allow_dirty else []
+    return main(run_argv)
+
+
 def main(argv=None):
     a = parse(argv)
     try:
