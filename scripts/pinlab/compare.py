@@ -6,9 +6,13 @@ perturbed by its seed) compare boot by boot: a boot's figure is its median
 over the repetitions, the boots are the samples, and each benchmark's
 change is set against its A/A spread, the range of the same kernel's boots
 ((max - min) / median, each side): '*' when the two sides' boot ranges do
-not overlap and |change| exceeds the larger spread, the floor and any
-committed A/A floor of its path x backing, and, where the boots spread at
-all, the Benjamini-Hochberg q of Welch's t on the boots' medians is below
+not overlap and |change| exceeds the noise threshold, the largest of the
+larger spread, the floor and the committed A/A floors of its path x backing
+(every `results/*/aa-floor-MODE.json` of the bases compared: a noise
+history, as rustc-perf's significance comes from each benchmark's own).
+Deterministic boots are not samples of a distribution (their noise is
+layout, and builds): no p-value is computed or asked for.  Wall-clock boots
+also need the Benjamini-Hochberg q of Welch's t on the boots' medians below
 alpha.
 
 One boot a side: repetitions that are constant on both sides (deterministic)
@@ -99,10 +103,14 @@ def per_boot_medians(boots, metric):
     return {k: v for k, v in out.items() if len(v) == len(boots)}
 
 
-def compare_boots(boots_a, boots_b, metric, alpha=0.05, floor=0.5, aa_floor=None):
-    """One row per benchmark run in every boot of both sides: boots as samples."""
+def compare_boots(boots_a, boots_b, metric, alpha=0.05, floor=0.5, aa_floor=None, deterministic=None):
+    """One row per benchmark run in every boot of both sides: boots as samples.
+    deterministic (default: an instruction-count metric): no test, the rule
+    alone (disjoint ranges, |change| beyond the noise threshold)."""
     lower_better = metrics.get(metric).lower_is_better
     aa_floor = aa_floor or {}
+    if deterministic is None:
+        deterministic = metric.startswith("insn")
 
     pa, pb = per_boot_medians(boots_a, metric), per_boot_medians(boots_b, metric)
     rows = []
@@ -115,7 +123,7 @@ def compare_boots(boots_a, boots_b, metric, alpha=0.05, floor=0.5, aa_floor=None
         # Hochberg adjustment over a whole matrix survives; with no spread
         # on either side there is no test, only the rule below
         p = None
-        if statistics.pvariance(a) + statistics.pvariance(b) > 0:
+        if not deterministic and statistics.pvariance(a) + statistics.pvariance(b) > 0:
             with warnings.catch_warnings():   # nearly identical boots: scipy warns, the rule decides
                 warnings.simplefilter("ignore", RuntimeWarning)
                 p = float(ttest_ind(a, b, equal_var=False).pvalue)
@@ -126,7 +134,8 @@ def compare_boots(boots_a, boots_b, metric, alpha=0.05, floor=0.5, aa_floor=None
         aa = max(spread(a), spread(b))
         rows.append(dict(name=name, n_a=len(a), n_b=len(b), median_a=ma, median_b=mb, min_a=min(a), max_a=max(a),
                          min_b=min(b), max_b=max(b), change_pct=change, ci_lo=None, ci_hi=None, p=p, exact=False,
-                         boots=True, aa_pct=aa, noise_pct=max(floor, aa, aa_floor.get(group, 0.0)),
+                         boots=True, aa_pct=aa, committed_aa_pct=aa_floor.get(group),
+                         noise_pct=max(floor, aa, aa_floor.get(group, 0.0)),
                          disjoint=max(a) < min(b) or max(b) < min(a), min_p=min_p, testable=True))
     for r, q in zip([r for r in rows if r["p"] is not None], bh([r["p"] for r in rows if r["p"] is not None])):
         r["q"] = q
@@ -183,11 +192,41 @@ def num(v, w):
     return f"{s:>{w}}" if len(s) <= w else f"{v:>{w}.3g}"
 
 
+def committed_floors(series, mode, metric, results=None):
+    """{PATH/BACKING: largest max_pct} over the committed A/A floors
+    (results/*/aa-floor-MODE.json) of the baselines of the given base
+    series ('6.1', '6.12'), in this metric."""
+    import glob
+    import json
+    out = {}
+    for path in sorted(glob.glob(os.path.join(results or os.path.join(TOP, "results"), "*",
+                                              f"aa-floor-{mode}.json"))):
+        try:
+            with open(path) as f:
+                d = json.load(f)
+        except (OSError, ValueError):
+            continue
+        v = d.get("variant", "")
+        b = v.split("@", 1)[1] if "@" in v else "6.1"
+        if not v.startswith("baseline") or b not in series or d.get("metric") != metric:
+            continue
+        for g, x in d.get("floor", {}).items():
+            out[g] = max(out.get(g, 0.0), float(x.get("max_pct", 0.0)))
+    return out
+
+
+def series_of(e):
+    """'6.12' of an environment whose base is 'linux-source-6.12 ...', else None."""
+    rel = env.base_release(e.get("base"))
+    return rel[0].removeprefix("linux-source-") if rel else None
+
+
 def result(ref_a, ref_b, metric=None, alpha=0.05, floor=None, name_filter=None, aa_floor=None):
     """Everything a comparison of two SetRefs shows, as one dict (raises
     PinlabError).  metric None: the primary one of the sets' mode; floor
     None: 0.5 % for boot series, 2 % otherwise.  Refs with .boots compare
-    boot by boot."""
+    boot by boot, against the committed A/A floors of both sides' bases
+    unless aa_floor is given ({} for none)."""
     boots_a = [b for b in (ref_a.boots or [ref_a])]
     boots_b = [b for b in (ref_b.boots or [ref_b])]
     la = [store.load_gbench(r.path, env.mode_of(r)) for r in boots_a]
@@ -211,8 +250,12 @@ def result(ref_a, ref_b, metric=None, alpha=0.05, floor=None, name_filter=None, 
     eb_ = [e for x in lb for e in x[2]]
     if not set(ra) & set(rb):
         raise PinlabError("the two sets have no benchmark in common")
+    ea, eb = env.env_of(ref_a), env.env_of(ref_b)
+    if by_boot and aa_floor is None:
+        aa_floor = committed_floors({series_of(ea), series_of(eb)} - {None}, mode_a, metric)
     if by_boot:
-        rows = compare_boots([filt(x[1]) for x in la], [filt(x[1]) for x in lb], metric, alpha, floor, aa_floor)
+        rows = compare_boots([filt(x[1]) for x in la], [filt(x[1]) for x in lb], metric, alpha, floor, aa_floor,
+                             deterministic=mode_a == "deterministic")
     else:
         rows = compare_sets(ra, rb, metric, alpha, floor)
     if not rows:
@@ -221,7 +264,6 @@ def result(ref_a, ref_b, metric=None, alpha=0.05, floor=None, name_filter=None, 
     if not by_boot and min(min(r["n_a"], r["n_b"]) for r in rows) < 2:
         raise PinlabError("a single repetition per benchmark on one side: no statistics "
                            "possible (run with --benchmark_repetitions=9)")
-    ea, eb = env.env_of(ref_a), env.env_of(ref_b)
     diff, warn = env.env_diff(ctx_a, ctx_b, ea, eb)
     one_sided = one_side_only(ra, rb, ea_, eb_, metric)
     if one_sided:
@@ -229,7 +271,7 @@ def result(ref_a, ref_b, metric=None, alpha=0.05, floor=None, name_filter=None, 
     few = sorted({min(r["n_a"], r["n_b"]) for r in rows if min(r["n_a"], r["n_b"]) < 9})
     if by_boot:
         few = []
-        if all(r["p"] is None for r in rows):
+        if mode_a != "deterministic" and all(r["p"] is None for r in rows):
             warn.append(f"{len(boots_a)} vs {len(boots_b)} boots without any spread: no test, flagged by disjoint "
                         "boot ranges beyond the floor only")
     elif mode_a == "deterministic":
@@ -244,6 +286,7 @@ def result(ref_a, ref_b, metric=None, alpha=0.05, floor=None, name_filter=None, 
                     f"{r['n_a']} vs {r['n_b']} repetitions the smallest Mann-Whitney p is {r['min_p']:.3f}")
     unit = metrics.unit_label(metric, mode_a)
     return dict(a=ref_a.path, b=ref_b.path, mode=mode_a, by_boot=by_boot, boots_a=len(boots_a),
+                committed_floors=bool(aa_floor),
                 boots_b=len(boots_b), label_a=ctx_a.get("label") or ref_a.label, unit=unit,
                 label_b=ctx_b.get("label") or ref_b.label, metric=metric,
                 lower_is_better=m.lower_is_better, alpha=alpha, floor=floor, warnings=warn,
@@ -298,9 +341,12 @@ def header(res, width):
         out.append(f"{res['boots_a']} vs {res['boots_b']} boots, each a perturbed image layout; a boot's figure is "
                    f"its median over the repetitions. '*' = the two sides' boot ranges are disjoint and |change| "
                    f"exceeds the benchmark's A/A spread (the larger side's (max - min) / median over its boots, "
-                   f"shown), the {res['floor']}% floor and any committed A/A floor"
+                   f"shown), the {res['floor']}% floor and the committed A/A floors of its path x backing ("
+                   + ("applied" if res.get("committed_floors") else "none committed for these bases") + ")"
                    + (f"; and q < {res['alpha']} (Welch's t on the boots' medians, Benjamini-Hochberg over the "
-                      f"{len(res['rows'])} benchmarks)" if any(r["p"] is not None for r in res["rows"]) else ""))
+                      f"{len(res['rows'])} benchmarks)" if any(r["p"] is not None for r in res["rows"]) else
+                      ("; deterministic boots are not samples: no p-value" if res["mode"] == "deterministic"
+                       else "")))
         return [x if len(x) <= width else x[:width - 3] + "..." for x in out]
     out.append(f"'*' = q < {res['alpha']} (Mann-Whitney U, Benjamini-Hochberg over the {len(res['rows'])} "
                f"benchmarks), 95% bootstrap CI of the change excludes 0, |change| > {res['floor']}%; "

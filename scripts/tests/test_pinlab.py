@@ -551,8 +551,11 @@ def test_boot_series_flags_only_beyond_the_aa_spread_and_disjoint():
     assert not rows["overlap"]["significant"]                    # +3 % but inside A's 4 % spread
     # +3 %, beyond both spreads (1.5 %, 1.9 %), but a boot of A lies above one of B
     assert rows["touch"]["change_pct"] > max(rows["touch"]["aa_pct"], 0.5) and not rows["touch"]["significant"]
-    # Welch's t on the boots' medians, BH over the rows: the shift passes it, the A/A does not
-    assert rows["shift"]["q"] < 0.05 and rows["aa"]["q"] > 0.05
+    # deterministic boots are not samples: no p-value is computed
+    assert all(r["p"] is None and r["q"] is None for r in rows.values())
+    # wall-clock: Welch's t on the boots' medians, BH over the rows: the shift passes it, the A/A does not
+    wc = {r["name"]: r for r in compare.compare_boots(a, b, "insn_per_page", floor=0.5, deterministic=False)}
+    assert wc["shift"]["q"] < 0.05 and wc["aa"]["q"] > 0.05
     # a committed A/A floor of the path x backing raises the bar
     rows = {r["name"]: r for r in compare.compare_boots(a, b, "insn_per_page", floor=0.5,
                                                           aa_floor={"shift": 5.0})}
@@ -681,6 +684,37 @@ def test_a_planted_change_over_four_boots_survives_the_fdr_and_an_aa_does_not():
     assert rows["b0"]["significant"] and [n for n, r in rows.items() if r["significant"]] == ["b0"]
     aa = compare.compare_boots(series(False)[:2], series(False)[2:], "insn_per_page")
     assert not any(r["significant"] for r in aa)
+
+
+def test_a_planted_change_at_two_boots_a_side_is_flagged_and_an_aa_is_not():
+    """The missed positive control (20261124-lab-debian-control): +20 % on a benchmark whose A/A is
+    0.4 %, 2 vs 2 deterministic boots.  Welch's t has one or two degrees of freedom there and its q
+    was 0.052; deterministic boots are judged by the rule alone."""
+    from pinlab import compare
+    a = boots({"pl/anon": 1000.0, "other/anon": 500.0}, {"pl/anon": 1004.0, "other/anon": 501.0})
+    b = boots({"pl/anon": 1200.0, "other/anon": 500.5}, {"pl/anon": 1250.0, "other/anon": 500.2})
+    rows = {r["name"]: r for r in compare.compare_boots(a, b, "insn_per_page")}
+    assert rows["pl/anon"]["significant"] and not rows["other/anon"]["significant"]
+    # what the old rule did with the same boots: Welch's q above 0.05, the +20 % missed
+    wc = {r["name"]: r for r in compare.compare_boots(a, b, "insn_per_page", deterministic=False)}
+    assert not wc["pl/anon"]["significant"]
+    # an A/A of the same shape: nothing
+    assert not any(r["significant"] for r in compare.compare_boots(a, a[::-1], "insn_per_page"))
+
+
+def test_committed_aa_floors_are_applied_by_base(tmp_path):
+    from pinlab import compare
+    for run, v, g, pct in (("r1", "baseline", "fast/fsdax", 37.5), ("r2", "baseline@6.12", "fast/fsdax", 9.0),
+                           ("r3", "vmas-array", "fast/fsdax", 99.0)):
+        (tmp_path / run).mkdir()
+        (tmp_path / run / "aa-floor-deterministic.json").write_text(json.dumps(
+            dict(variant=v, mode="deterministic", metric="insn_per_page", floor={g: dict(max_pct=pct)})))
+    assert compare.committed_floors({"6.1"}, "deterministic", "insn_per_page", str(tmp_path)) == {"fast/fsdax": 37.5}
+    assert compare.committed_floors({"6.12"}, "deterministic", "insn_per_page", str(tmp_path)) == {"fast/fsdax": 9.0}
+    assert compare.committed_floors({"6.1", "6.12"}, "deterministic", "insn_per_page",
+                                    str(tmp_path)) == {"fast/fsdax": 37.5}
+    assert compare.committed_floors({"7.3"}, "deterministic", "insn_per_page", str(tmp_path)) == {}
+    assert compare.committed_floors({"6.1"}, "wallclock", "insn_per_page", str(tmp_path)) == {}
 
 
 def test_a_one_boot_report_never_calls_untestable_rows_no_difference():
