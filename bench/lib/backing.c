@@ -7,13 +7,13 @@
 extern const struct pb_backing pb_backing_anon, pb_backing_thp,
 	pb_backing_hugetlb_2m, pb_backing_hugetlb_1g, pb_backing_shmem,
 	pb_backing_memfd, pb_backing_pagecache, pb_backing_fsdax,
-	pb_backing_devdax, pb_backing_movable;
+	pb_backing_fsdax_pte, pb_backing_devdax, pb_backing_movable;
 
 const struct pb_backing *const pb_backings[] = {
-	&pb_backing_anon,	&pb_backing_thp,   &pb_backing_hugetlb_2m,
-	&pb_backing_hugetlb_1g, &pb_backing_shmem, &pb_backing_memfd,
-	&pb_backing_pagecache,	&pb_backing_fsdax, &pb_backing_devdax,
-	&pb_backing_movable,
+	&pb_backing_anon,	&pb_backing_thp,     &pb_backing_hugetlb_2m,
+	&pb_backing_hugetlb_1g, &pb_backing_shmem,   &pb_backing_memfd,
+	&pb_backing_pagecache,	&pb_backing_fsdax,   &pb_backing_fsdax_pte,
+	&pb_backing_devdax,	&pb_backing_movable,
 };
 const size_t pb_nbackings = sizeof(pb_backings) / sizeof(pb_backings[0]);
 

@@ -99,6 +99,20 @@ void pb_unmap_common(struct pb_mem *m);
 /* Create, unlink and size a file in dir; fills m->fd and m->path. */
 int pb_make_file(struct pb_mem *m, const char *dir, const char *tag, size_t len,
 		 bool fill, char *why);
+/* The same, fallocated after an extent-size hint (FS_IOC_FSSETXATTR). */
+int pb_make_file_extsize(struct pb_mem *m, const char *dir, const char *tag,
+			 size_t len, size_t extsize, char *why);
+/*
+ * Of the buffer's 2 MiB blocks (total), how many (bad) cannot be one PMD:
+ * the block's virtual address not 2 MiB-aligned, or its page frames (from
+ * /proc/self/pagemap, root only) not one 2 MiB-aligned contiguous run.
+ * A SKIP when pagemap hides the frames.
+ */
+#define PB_PMD (2UL << 20)
+#define PB_PFN_MASK ((1ULL << 55) - 1)
+#define PB_PM_PRESENT (1ULL << 63)
+int pb_pmd_mappable(const struct pb_mem *m, size_t *bad, size_t *total,
+		    char *why);
 
 /* ---- pool.c: the hugetlb pool ----------------------------------------- */
 /* Make sure npages of size_kb are free (grow if allowed). */

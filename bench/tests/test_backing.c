@@ -220,6 +220,39 @@ static void thp_is_checked(void **state)
 	pb_mem_teardown(bk, &m);
 }
 
+/*
+ * The PMD check the fsdax backing relies on: 4K anonymous pages are not one
+ * aligned run of frames per 2 MiB block; THPs are.  Needs the frames
+ * (root).
+ */
+static void pmd_mappable_is_checked(void **state)
+{
+	const struct pb_backing *anon = pb_backing_find("anon");
+	const struct pb_backing *thp = pb_backing_find("thp");
+	struct pb_mem m;
+	char why[PB_WHY];
+	size_t bad = 0, total = 0;
+
+	(void)state;
+	if (!pb_is_root())
+		skip();
+	assert_int_equal(pb_mem_setup(&m, anon, &opts, 8 * MiB, 1, why), PB_OK);
+	assert_int_equal(pb_pmd_mappable(&m, &bad, &total, why), PB_OK);
+	assert_int_equal(total, 4);
+	assert_int_equal(bad, 4);
+	pb_mem_teardown(anon, &m);
+	why[0] = 0;
+	if (thp->available(&opts, why) != PB_OK ||
+	    pb_mem_setup(&m, thp, &opts, 8 * MiB, 1, why) != PB_OK) {
+		print_message("# no THPs here: %s\n", why);
+		return;
+	}
+	assert_int_equal(pb_pmd_mappable(&m, &bad, &total, why), PB_OK);
+	assert_int_equal(total, 4);
+	assert_int_equal(bad, 0);
+	pb_mem_teardown(thp, &m);
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[64];
@@ -252,6 +285,8 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(hugetlb_pool_restored);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(numa_placement);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(thp_is_checked);
+	tests[n++] =
+		(struct CMUnitTest)cmocka_unit_test(pmd_mappable_is_checked);
 	int r = _cmocka_run_group_tests("backing", tests, n, NULL, NULL);
 	pb_hugetlb_restore();
 	return r;

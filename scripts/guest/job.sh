@@ -61,7 +61,11 @@ setup() { # setup ROLE SLOT MODE FS MOUNT OPTIONS LINK
 	[ -b "$dev" ] || fail "$1: $dev is not a block device"
 	case "$4" in
 	ext4) mkfs.ext4 -q -F -b 4096 "$dev" || fail "mkfs.ext4 $dev" ;;
-	xfs) mkfs.xfs -q -f -m reflink=0 "$dev" || fail "mkfs.xfs $dev" ;;
+	# su=2m: allocation groups and stripe-aligned extents on 2 MiB
+	# boundaries, so that a file with a 2 MiB extent-size hint (pinbench's
+	# fsdax) is PMD-mappable in every boot (two groups and a 4 KiB log
+	# stripe unit: the 64 MiB log fits)
+	xfs) mkfs.xfs -q -f -m reflink=0 -d su=2m,sw=1,agcount=2 -l su=4096 "$dev" || fail "mkfs.xfs $dev" ;;
 	*) fail "$1: unknown filesystem $4" ;;
 	esac
 	mkdir -p "$5"

@@ -8,12 +8,15 @@ change is set against its A/A spread, the range of the same kernel's boots
 ((max - min) / median, each side): '*' when the two sides' boot ranges do
 not overlap and |change| exceeds the noise threshold, the largest of the
 larger spread, the floor and the committed A/A floors of its path x backing
-(every `results/*/aa-floor-MODE.json` of the bases compared: a noise
-history, as rustc-perf's significance comes from each benchmark's own).
+(every `results/*/aa-floor-MODE.json` and `aa-build-floor-MODE.json` of
+the bases compared: a noise history of layouts and of rebuilds, as
+rustc-perf's significance comes from each benchmark's own).
 Deterministic boots are not samples of a distribution (their noise is
 layout, and builds): no p-value is computed or asked for.  Wall-clock boots
-also need the Benjamini-Hochberg q of Welch's t on the boots' medians below
-alpha.
+also need the Benjamini-Hochberg q of the exact Mann-Whitney U on the boots'
+medians below alpha; with fewer boots a side than that test needs to go
+below alpha at all (4 for 0.05: 2 / C(8, 4) = 0.029) a wall-clock change is
+"not enough boots to judge", never flagged.
 
 One boot a side: repetitions that are constant on both sides (deterministic)
 are compared exactly, with no test (they are not independent samples);
@@ -113,22 +116,20 @@ def compare_boots(boots_a, boots_b, metric, alpha=0.05, floor=0.5, aa_floor=None
         deterministic = metric.startswith("insn")
 
     pa, pb = per_boot_medians(boots_a, metric), per_boot_medians(boots_b, metric)
+    need = boots_needed(alpha)
     rows = []
     for name in sorted(set(pa) & set(pb)):
         a, b = pa[name], pb[name]
         ma, mb = statistics.median(a), statistics.median(b)
         change = (mb - ma) / ma * 100 if ma else math.nan
-        # Welch's t on the boots' medians: Mann-Whitney cannot go below
-        # 2 / C(n_a + n_b, n_a) (0.029 with 4 vs 4), which no Benjamini-
-        # Hochberg adjustment over a whole matrix survives; with no spread
-        # on either side there is no test, only the rule below
+        # wall-clock: Mann-Whitney U (exact) on the boots' medians, once
+        # each side has the boots it needs to reach p < alpha at all;
+        # deterministic: no test, the rule below alone
         p = None
-        if not deterministic and statistics.pvariance(a) + statistics.pvariance(b) > 0:
-            with warnings.catch_warnings():   # nearly identical boots: scipy warns, the rule decides
-                warnings.simplefilter("ignore", RuntimeWarning)
-                p = float(ttest_ind(a, b, equal_var=False).pvalue)
-            p = None if math.isnan(p) else p
-        min_p = 0.0
+        judged = deterministic or min(len(a), len(b)) >= need
+        if not deterministic and judged:
+            p = float(mannwhitneyu(a, b, alternative="two-sided", method="exact").pvalue)
+        min_p = 0.0 if deterministic else min(1.0, 2 / math.comb(len(a) + len(b), len(a)))
         parts = name.split("/")
         group = "/".join(parts[:2])
         aa = max(spread(a), spread(b))
@@ -136,15 +137,26 @@ def compare_boots(boots_a, boots_b, metric, alpha=0.05, floor=0.5, aa_floor=None
                          min_b=min(b), max_b=max(b), change_pct=change, ci_lo=None, ci_hi=None, p=p, exact=False,
                          boots=True, aa_pct=aa, committed_aa_pct=aa_floor.get(group),
                          noise_pct=max(floor, aa, aa_floor.get(group, 0.0)),
-                         disjoint=max(a) < min(b) or max(b) < min(a), min_p=min_p, testable=True))
+                         disjoint=max(a) < min(b) or max(b) < min(a), min_p=min_p, testable=judged, judged=judged))
     for r, q in zip([r for r in rows if r["p"] is not None], bh([r["p"] for r in rows if r["p"] is not None])):
         r["q"] = q
     for r in rows:
         r.setdefault("q", None)
-        r["significant"] = bool(r["disjoint"] and abs(r["change_pct"]) > r["noise_pct"]
+        r["significant"] = bool(r["judged"] and r["disjoint"] and abs(r["change_pct"]) > r["noise_pct"]
                                 and (r["q"] is None or r["q"] < alpha))
         r["verdict"] = ("better" if (r["change_pct"] < 0) == lower_better else "worse") if r["significant"] else ""
     return rows
+
+
+def boots_needed(alpha, tests=1):
+    """The boots a side (equal sides) at which the exact two-sided
+    Mann-Whitney p can go below alpha / tests: 2 / C(2n, n) (4 a side for
+    alpha 0.05; a lone change among `tests` benchmarks, Benjamini-Hochberg
+    adjusted, needs alpha / tests)."""
+    n = 1
+    while 2 / math.comb(2 * n, n) >= alpha / tests:
+        n += 1
+    return n
 
 
 def set_mode(ctx):
@@ -192,15 +204,20 @@ def num(v, w):
     return f"{s:>{w}}" if len(s) <= w else f"{v:>{w}.3g}"
 
 
-def committed_floors(series, mode, metric, results=None):
-    """{PATH/BACKING: largest max_pct} over the committed A/A floors
-    (results/*/aa-floor-MODE.json) of the baselines of the given base
-    series ('6.1', '6.12'), in this metric."""
+def committed_floors(series, mode, metric, results=None, exclude=()):
+    """{PATH/BACKING: largest max_pct} over the committed A/A floors of the
+    baselines of the given base series ('6.1', '6.12'), in this metric: the
+    layout A/A (results/*/aa-floor-MODE.json: one image, perturbed boots)
+    and the build A/A (results/*/aa-build-floor-MODE.json: scripts/lab aa,
+    two builds' boots pooled)."""
     import glob
     import json
     out = {}
-    for path in sorted(glob.glob(os.path.join(results or os.path.join(TOP, "results"), "*",
-                                              f"aa-floor-{mode}.json"))):
+    root = results or os.path.join(TOP, "results")
+    for path in sorted(glob.glob(os.path.join(root, "*", f"aa-floor-{mode}.json"))
+                       + glob.glob(os.path.join(root, "*", f"aa-build-floor-{mode}.json"))):
+        if os.path.realpath(os.path.dirname(path)) in exclude:
+            continue   # the runs compared: their own floors are theirs, not a history
         try:
             with open(path) as f:
                 d = json.load(f)
@@ -252,7 +269,8 @@ def result(ref_a, ref_b, metric=None, alpha=0.05, floor=None, name_filter=None, 
         raise PinlabError("the two sets have no benchmark in common")
     ea, eb = env.env_of(ref_a), env.env_of(ref_b)
     if by_boot and aa_floor is None:
-        aa_floor = committed_floors({series_of(ea), series_of(eb)} - {None}, mode_a, metric)
+        own = {os.path.realpath(r.run.path) for r in (ref_a, ref_b) if getattr(r, "run", None)}
+        aa_floor = committed_floors({series_of(ea), series_of(eb)} - {None}, mode_a, metric, exclude=own)
     if by_boot:
         rows = compare_boots([filt(x[1]) for x in la], [filt(x[1]) for x in lb], metric, alpha, floor, aa_floor,
                              deterministic=mode_a == "deterministic")
@@ -271,9 +289,12 @@ def result(ref_a, ref_b, metric=None, alpha=0.05, floor=None, name_filter=None, 
     few = sorted({min(r["n_a"], r["n_b"]) for r in rows if min(r["n_a"], r["n_b"]) < 9})
     if by_boot:
         few = []
-        if mode_a != "deterministic" and all(r["p"] is None for r in rows):
-            warn.append(f"{len(boots_a)} vs {len(boots_b)} boots without any spread: no test, flagged by disjoint "
-                        "boot ranges beyond the floor only")
+        need = boots_needed(alpha)
+        if mode_a != "deterministic" and min(len(boots_a), len(boots_b)) < need:
+            warn.append(f"not enough boots to judge: {len(boots_a)} vs {len(boots_b)} wall-clock boots; the exact "
+                        f"Mann-Whitney test on boots needs {need} a side to reach p < {alpha} at all, "
+                        f"{boots_needed(alpha, len(rows))} for a lone change among {len(rows)} benchmarks "
+                        f"(--boots {boots_needed(alpha, len(rows))}); nothing is flagged")
     elif mode_a == "deterministic":
         warn.append("WARNING: one boot a side: deterministic figures are exact per image, not per kernel (two "
                     "images of one kernel differ by a few %): run --boots 3 for an A/A spread")
@@ -343,7 +364,7 @@ def header(res, width):
                    f"exceeds the benchmark's A/A spread (the larger side's (max - min) / median over its boots, "
                    f"shown), the {res['floor']}% floor and the committed A/A floors of its path x backing ("
                    + ("applied" if res.get("committed_floors") else "none committed for these bases") + ")"
-                   + (f"; and q < {res['alpha']} (Welch's t on the boots' medians, Benjamini-Hochberg over the "
+                   + (f"; and q < {res['alpha']} (exact Mann-Whitney U on the boots' medians, Benjamini-Hochberg over the "
                       f"{len(res['rows'])} benchmarks)" if any(r["p"] is not None for r in res["rows"]) else
                       ("; deterministic boots are not samples: no p-value" if res["mode"] == "deterministic"
                        else "")))

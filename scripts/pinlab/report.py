@@ -10,7 +10,7 @@ import re
 import statistics
 
 from . import PinlabError, compare, env, metrics, plots, store, variants
-from .names import parse_name
+from .names import parse_name, short
 
 
 def where(params, pages_total):
@@ -273,6 +273,118 @@ def floor_lines(run, ref, base, metric, mode):
           "| path / backing | max spread | median spread |", "|---|---|---|"]
     md += [f"| {g} | {m:.2f} % | {md_:.2f} % |" for g, (m, md_) in fl.items()]
     return md
+
+
+def build_aa_lines(run, sets, metric, mode, alpha, floor):
+    """The build A/A (scripts/lab aa BASE): baseline@BASE against aa-build@BASE,
+    judged against layout noise only, and aa-build-floor-MODE.json beside the
+    report: per path x backing, the spread of both builds' boots pooled."""
+    pairs = [(variants.reference(v), v) for v in sets if variants.split(v)[0] == "aa-build"]
+    pairs = [(b, v) for b, v in pairs if b in sets and sets[b].boots and sets[v].boots]
+    if not pairs:
+        return []
+    md = []
+    for b, v in pairs:
+        res = compare.result(sets[b], sets[v], metric, alpha, floor)
+        flagged = [r for r in res["rows"] if r["significant"]]
+        per = compare.per_boot_medians([store.load_gbench(x.path, env.mode_of(x))[1]
+                                        for x in sets[b].boots + sets[v].boots], metric)
+        groups = {}
+        for name, vals in per.items():
+            groups.setdefault("/".join(name.split("/")[:2]), []).append(compare.spread(vals))
+        fl = {g: (max(x), statistics.median(x)) for g, x in sorted(groups.items())}
+        layout = aa_floor(sets[b], metric)
+        with open(os.path.join(run.path, f"aa-build-floor-{mode}.json"), "w") as f:
+            json.dump(dict(variant=b, kind="build", rebuilt=v, mode=mode, metric=metric,
+                           boots=[len(sets[b].boots), len(sets[v].boots)],
+                           floor={g: dict(max_pct=round(m, 3), median_pct=round(md_, 3)) for g, (m, md_) in fl.items()}),
+                      f, indent=1)
+        wider = [g for g, (m, _) in fl.items() if m > max(layout.get(g, (0, 0))[0], res["floor"])]
+        worst = max(fl.items(), key=lambda kv: kv[1][0])
+        md += ["", f"## Build A/A: {b} rebuilt as {v} ({mode})", "",
+               f"{v} is {b} with a padding object linked before mm/ (code and data move, no instruction changes). "
+               f"Judged as any variant is, against layout noise only (this run's boot spreads, the {res['floor']} % "
+               f"floor, the committed layout A/A floors; not this run's own build floor): {len(flagged)} of "
+               f"{len(res['rows'])} benchmarks flagged"
+               + (": " + ", ".join(f"{short(r['name'])} {r['change_pct']:+.2f} %" for r in flagged[:8])
+                  + (" ..." if len(flagged) > 8 else "") if flagged else "") + ".",
+               "",
+               f"The build floor, per path x backing the spread (max - min) / median of both builds' "
+               f"{len(sets[b].boots)} + {len(sets[v].boots)} boots pooled, is "
+               f"[aa-build-floor-{mode}.json](aa-build-floor-{mode}.json); committed, every comparison of this "
+               f"base applies it. {len(wider)} of {len(fl)} groups are wider than this run's layout A/A and the "
+               f"floor; the widest is {worst[0]} at {worst[1][0]:.2f} %.", "",
+               "| path / backing | build floor (max) | median | layout A/A (max) |", "|---|---|---|---|"]
+        md += [f"| {g} | {m:.2f} % | {md_:.2f} % | {layout.get(g, (0, 0))[0]:.2f} % |" for g, (m, md_) in fl.items()]
+    return md
+
+
+def largest_lines(by_set, n=5):
+    """Per variant, its largest flagged changes over every set and backing
+    (by |change|), each per page and, where the row has a pages-per-call
+    count, per call."""
+    out = []
+    names = sorted({v for results in by_set.values() for v in results})
+    for v in names:
+        rows = [(tag, results[v]["unit"], r) for tag, results in by_set.items() if v in results
+                for r in results[v]["rows"] if r["significant"]]
+        if not rows:
+            continue
+        rows.sort(key=lambda t: -abs(t[2]["change_pct"]))
+        items = []
+        for tag, unit, r in rows[:n]:
+            m = re.search(r"/ppc:(\d+)/", r["name"])
+            ppc = int(m[1]) if m and int(m[1]) > 0 else None
+            per_call = (f" ({r['median_a'] * ppc:.0f} -> {r['median_b'] * ppc:.0f} per call of {ppc})"
+                        if ppc and ppc > 1 else "")
+            items.append(f"{short(r['name'])} [{tag}] {r['median_a']:.1f} -> {r['median_b']:.1f} {unit}"
+                         f"{per_call}, {r['change_pct']:+.1f} %")
+        out.append(f"- {v}: largest of {len(rows)} flagged: " + "; ".join(items) + ".")
+    return ["", "## Largest flagged changes", "", "Every set and backing, by |change|; per page, and per call "
+            "where a call pins more than one page."] + [""] + out if out else []
+
+
+def control_check(v, by_set):
+    """A control's verdict over every set it was compared in: (regex,
+    expectation, expected rows flagged, expected rows, other rows flagged
+    [names], met) or None for a variant that is not a control."""
+    try:
+        c = variants.conf(v).get("control")
+    except PinlabError:
+        return None
+    if not c:
+        return None
+    rx = re.compile(c[0])
+    exp = hit = 0
+    others = []
+    for tag, results in by_set.items():
+        res = results.get(v)
+        for r in (res["rows"] if res else []):
+            if rx.search(short(r["name"])) and c[0] != "^$":
+                exp += 1
+                hit += bool(r["significant"])
+            elif r["significant"]:
+                others.append(f"{short(r['name'])} ({tag}) {r['change_pct']:+.2f} %")
+    return c[0], c[1], hit, exp, others, hit == exp and not others
+
+
+def control_lines(by_set):
+    """Each control's verdict: met, or MISSED with what it missed."""
+    names = sorted({v for results in by_set.values() for v in results})
+    out = []
+    for v in names:
+        ck = control_check(v, by_set)
+        if not ck:
+            continue
+        rx, why, hit, exp, others, met = ck
+        what = "negative" if rx == "^$" else "positive"
+        out.append(f"- **{v}**, a {what} control ({why}): **{'met' if met else 'MISSED'}**: "
+                   + (f"{hit} of {exp} expected benchmarks flagged, " if exp else "")
+                   + f"{len(others)} others flagged" + (": " + "; ".join(others[:6]) + (" ..." if len(others) > 6
+                                                                                         else "") if others else "")
+                   + ".")
+    return ["", "## Controls", "", "A control declares what must be flagged (variant.conf CONTROL); "
+            "every set it was compared in counts."] + [""] + out if out else []
 
 
 def cv_lines(sets, metric):
@@ -568,8 +680,14 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
                 f.write("\n".join(amd + [""] + [f"- {x}" for x in asent]) + "\n")
             md += ["", f"## The answer ({mode})", "", f"Generated: [answer-{mode}.md](answer-{mode}.md).", ""]
             md += amd + [""] + [f"- {x}" for x in asent]
+    controls = control_lines({"default": results, **presults})
+    largest = largest_lines({"default": results, **presults})
+    md += largest + controls
+    txt_summary += [x[2:] for x in largest if x.startswith("- ")] + ([""] if largest else [])
+    txt_summary += [re.sub(r"\*\*", "", x[2:]) for x in controls if x.startswith("- ")] + ([""] if controls else [])
     if sets and base in sets:
         md += floor_lines(run, sets[base], base, metric, mode)
+    md += build_aa_lines(run, sets, metric, mode, alpha, floor)
     for placement, pres in presults.items():
         md += ["", f"## Against {base}: set {placement}", ""]
         for v, res in pres.items():

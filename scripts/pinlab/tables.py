@@ -120,13 +120,53 @@ ANSWER_ROWS = [  # (path, backing, pages per call or 0 = all, set[:VMAs]): what 
 ]
 
 
+def split_cost(points):
+    """Least squares of change(ppc) = per_call / ppc + per_page over
+    [(ppc, change per page)]: (per_call, per_page, residual), the residual
+    the largest |observed - fitted| per page; with two points it is 0 and
+    says nothing."""
+    xs = [1 / n for n, _ in points]
+    ys = [d for _, d in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    c = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else 0.0
+    p = my - c * mx
+    return c, p, max(abs(y - (c * x + p)) for x, y in zip(xs, ys))
+
+
+def split_sentence(v, path, r1, r512, rall, unit):
+    """A variant's cost on a path as per call + per page, where that model
+    fits its three buffers (1 page per call at 4 MiB, 512 and all pages per
+    call at 64 MiB, or at 4 MiB in 1 VMA) within 5 % of the largest change
+    per page (or 0.5);
+    otherwise the three changes as measured."""
+    pts = [(1, r1["median_b"] - r1["median_a"]), (512, r512["median_b"] - r512["median_a"])]
+    if rall:
+        kb = re.search(r"size_kb:(\d+)", rall["name"])
+        pts.append((int(kb[1]) // 4 if kb else 16384, rall["median_b"] - rall["median_a"]))
+    per_call, per_page, resid = split_cost(pts)
+    tol = max(0.5, 0.05 * max(abs(d) for _, d in pts[1:]))
+    at = (f"{r1['change_pct']:+.1f} % at 1 page per call, {r512['change_pct']:+.1f} % at 512"
+          + (f", {rall['change_pct']:+.1f} % at all {pts[2][0]}" if rall else ""))
+    if len(pts) < 3:
+        return (f"{v} on {path} (anon): {per_call:+.0f} {unit} per call and {per_page:+.1f} per page from two "
+                f"buffers, no third to check the split ({at}).")
+    if resid <= tol:
+        return (f"{v} on {path} (anon): {per_call:+.0f} {unit} per call and {per_page:+.1f} per page, fitted to "
+                f"1, 512 and {pts[2][0]} pages per call with a residual of {resid:.2f} per page ({at}).")
+    return (f"{v} on {path} (anon): no per-call + per-page split fits (residual {resid:.1f} {unit} per page); "
+            f"per page it is {pts[0][1]:+.1f} at 1 page per call, {pts[1][1]:+.1f} at 512, {pts[2][1]:+.1f} at "
+            f"{pts[2][0]} ({at}).")
+
+
 def answer(run, mode, alpha=0.05, by_set=None, ref="baseline"):
     """(markdown lines, sentences): the answer table, each variant's change
     from baseline on the rows above, from boot-series comparisons (flagged
     changes in bold), and generated sentences: the per-call and per-page
-    cost a variant adds on each long-term path (from 1 and 512 pages per
-    call, per page: change(ppc) = per_call / ppc + per_page; the two come
-    from the percall set's 4 MiB and the default set's 64 MiB buffers)."""
+    cost a variant adds on each long-term path (change(ppc) = per_call /
+    ppc + per_page, fitted to 1 page per call at 4 MiB and 512 and all
+    pages per call at 64 MiB, with its residual; where it does not fit, the
+    three changes)."""
     from . import compare, env, metrics, variants
 
     def results(placement):
@@ -200,11 +240,11 @@ def answer(run, mode, alpha=0.05, by_set=None, ref="baseline"):
             # wall-clock: an unflagged row is inside the boots' noise, which a per-page share would inherit
             if mode == "wallclock" and not (r1["significant"] and r512["significant"]):
                 continue
-            d1, d512 = r1["median_b"] - r1["median_a"], r512["median_b"] - r512["median_a"]
-            per_page = (512 * d512 - d1) / 511
-            per_call = d1 - per_page
-            sentences.append(f"{v} on {path} (anon): {per_call:+.0f} {unit} per call and {per_page:+.1f} per page "
-                             f"({r1['change_pct']:+.1f} % at 1 page per call, {r512['change_pct']:+.1f} % at 512).")
+            # all pages per call: the default set's 64 MiB, or the vmas set's 4 MiB in 1 VMA
+            rall, _ = row(res[v], path, "anon", 0, 1)
+            if not rall and v in by_set["vmas"]:
+                rall, _ = row(by_set["vmas"][v], path, "anon", 0, 1)
+            sentences.append(split_sentence(v, path, r1, r512, rall, unit))
         flagged = sum(r["significant"] for r in res[v]["rows"])
         sentences.append(f"{v}: {flagged} of {len(res[v]['rows'])} benchmarks flagged against {ref}; "
                          f"{len(res[v]['one_sided'])} ran on one side only.")

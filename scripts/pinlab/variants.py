@@ -90,7 +90,9 @@ def conf(spec):
     WARNING lines (REGEX | reason: kernel warnings it prints by design)
     gathered into 'warnings', SEMANTICS_SKIP lines (REGEX | reason: semantics
     rows it expects to skip; any other skipped row fails the boot) into
-    'semantics_skips'."""
+    'semantics_skips'; CONTROL="REGEX | expectation" makes it a control:
+    exactly the benchmarks whose short name matches REGEX must be flagged
+    against its baseline ('^$': none, a negative control) -> 'control'."""
     name, b = split(spec)
     if not NAME.match(name):
         raise PinlabError(f"bad variant name '{name}'")
@@ -104,7 +106,7 @@ def conf(spec):
             m = re.match(r'^(\w+)="(.*)"\s*$', line.strip())
             if not m:
                 continue
-            if m[1] in ("WARNING", "SEMANTICS_SKIP"):
+            if m[1] in ("WARNING", "SEMANTICS_SKIP", "CONTROL"):
                 regex, sep, why = m[2].partition(" | ")
                 if not sep or not why.strip():
                     raise PinlabError(f"{path}:{n}: {m[1]}=\"REGEX | reason\" needs its reason")
@@ -112,7 +114,10 @@ def conf(spec):
                     re.compile(regex.strip())
                 except re.error as e:
                     raise PinlabError(f"{path}:{n}: {m[1]}: bad regex '{regex.strip()}': {e}") from None
-                out["warnings" if m[1] == "WARNING" else "semantics_skips"].append((regex.strip(), why.strip()))
+                if m[1] == "CONTROL":
+                    out["control"] = (regex.strip(), why.strip())
+                else:
+                    out["warnings" if m[1] == "WARNING" else "semantics_skips"].append((regex.strip(), why.strip()))
             else:
                 out[m[1]] = m[2]
     return out

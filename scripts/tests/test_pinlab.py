@@ -269,7 +269,7 @@ def test_standard_matrix_command_line_is_exact():
     pb = dict((c[0], c[2]) for c in cmds)["pinbench"]
     assert pb[:4] == ["pinbench", "--probe=gup_test.gup_fast,gup_test.pin_fast,gup_test.pin_fast_longterm,"
                       "gup_test.pin_longterm,gup_test.gup_remote,gup_test.pin_remote,gup_test.pin_remote_longterm",
-                      "--backing=anon,thp,hugetlb_2m,hugetlb_1g,shmem,pagecache,fsdax,devdax", "--size=64M"]
+                      "--backing=anon,thp,hugetlb_2m,hugetlb_1g,shmem,pagecache,fsdax,fsdax_pte,devdax", "--size=64M"]
     assert "--ppc=512,all" in pb and "--vmas=1" in pb and "--benchmark_repetitions=2" in pb
     assert "--size-for=hugetlb_1g:1G" in pb
     assert "--label=vmas-array" in pb and "--devdax=/dev/pinlab-devdax" in pb
@@ -360,7 +360,7 @@ def test_variants_are_named_on_their_base():
     assert variants.split("baseline") == ("baseline", "6.1") and variants.split("x@6.12") == ("x", "6.12")
     assert variants.normal("baseline@6.1") == "baseline" and variants.normal("baseline@6.12") == "baseline@6.12"
     assert variants.reference("revert-94efde1d@6.12") == "baseline@6.12" and variants.reference("vmas-array") == "baseline"
-    assert variants.known("6.12") == ["baseline", "fast-devdax-longterm", "revert-94efde1d"]
+    assert variants.known("6.12") == ["aa-build", "baseline", "fast-devdax-longterm", "revert-94efde1d"]
     assert variants.base("6.12")["PACKAGE"] == "linux-source-6.12"
     c = variants.conf("revert-94efde1d@6.12")
     assert c["base"] == "6.12" and c["label"] == "revert-94efde1d@6.12" and "94efde1d1539" in c["REPRODUCES"]
@@ -553,9 +553,17 @@ def test_boot_series_flags_only_beyond_the_aa_spread_and_disjoint():
     assert rows["touch"]["change_pct"] > max(rows["touch"]["aa_pct"], 0.5) and not rows["touch"]["significant"]
     # deterministic boots are not samples: no p-value is computed
     assert all(r["p"] is None and r["q"] is None for r in rows.values())
-    # wall-clock: Welch's t on the boots' medians, BH over the rows: the shift passes it, the A/A does not
+    # wall-clock: 3 boots a side cannot reach p < 0.05 (exact Mann-Whitney: 2 / C(6, 3) = 0.1):
+    # not enough boots to judge, nothing flagged, however clear the shift
     wc = {r["name"]: r for r in compare.compare_boots(a, b, "insn_per_page", floor=0.5, deterministic=False)}
-    assert wc["shift"]["q"] < 0.05 and wc["aa"]["q"] > 0.05
+    assert not any(r["judged"] or r["significant"] or r["p"] is not None for r in wc.values())
+    assert compare.boots_needed(0.05) == 4 and compare.boots_needed(0.05, 111) == 8
+    # 5 a side: the shift's exact p is 2 / C(10, 5) = 0.0079, q over the two rows 0.016; the A/A's is not
+    a5 = boots(*[{"aa": 100 + i % 2, "shift": 100 + i * 0.2} for i in range(5)])
+    b5 = boots(*[{"aa": 100.5 - i % 2, "shift": 103 + i * 0.2} for i in range(5)])
+    wc = {r["name"]: r for r in compare.compare_boots(a5, b5, "insn_per_page", floor=0.5, deterministic=False)}
+    assert wc["shift"]["significant"] and wc["shift"]["q"] == pytest.approx(4 / 252)
+    assert not wc["aa"]["significant"] and wc["aa"]["q"] > 0.05
     # a committed A/A floor of the path x backing raises the bar
     rows = {r["name"]: r for r in compare.compare_boots(a, b, "insn_per_page", floor=0.5,
                                                           aa_floor={"shift": 5.0})}
