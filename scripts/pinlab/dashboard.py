@@ -6,9 +6,16 @@ the variants of its latest run side by side, and the changes compare flags
 base's baseline against the oldest base's in the same run, and each series
 against the same series in the previous run that has it), and the kernel
 versions: each base's baseline in the latest run that measured it.  The page's own script draws the
-charts into SVG and says how many it drew (id="status")."""
+charts into SVG and says how many it drew (id="status").
+
+Its default view: the newest run of each series (variant and mode), none
+of the runs results/superseded.toml names (made with an instrument the lab
+no longer uses), and no control: a control's flags (variant.conf CONTROL)
+are its own table, expected (met) or unexpected (missed), never among
+regressions.  Everything else is one click away."""
 import html
 import json
+import tomllib
 import os
 import re
 import statistics
@@ -65,12 +72,38 @@ def version_of(s, run):
     return m[1] if m else variants.DEFAULT_BASE
 
 
+def superseded(results):
+    """{run id: reason} from results/superseded.toml."""
+    path = os.path.join(results, "superseded.toml")
+    if not os.path.exists(path):
+        return {}
+    try:
+        with open(path, "rb") as f:
+            return dict(tomllib.load(f).get("runs", {}))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise PinlabError(f"{path}: {e}") from None
+
+
+def control_of(series):
+    """(regex, expectation) of a control variant's series, else None."""
+    try:
+        return variants.conf(series).get("control")
+    except PinlabError:
+        return None
+
+
+CONTROLS = []
+
+
 def build(results, out_dir, alpha, floor):
     runs, bench, flags, seen, last = [], {}, [], [], {}
+    CONTROLS.clear()
+    old = superseded(results)
     for run in store.find_runs(results):
         entry, loaded = run_entry(run, out_dir, bench, runs)
         if not entry["sets"]:
             continue
+        entry["superseded"] = old.get(run.id)
         runs.append(entry)
         seen.append((run.id, loaded))
         # each variant against its run's baseline of the same base, and a
@@ -84,28 +117,47 @@ def build(results, out_dir, alpha, floor):
             base = next((r for (_, v2, k2, m2), (r, _) in loaded.items()
                          if v2 == want and k2 == kind and m2 == mode), None)
             if base:
-                add_flags(flags, base, ref, metric, alpha, floor, run.id, f"{series} vs {want} ({mode})")
+                add_flags(flags, base, ref, metric, alpha, floor, run.id, f"{series} vs {want} ({mode})",
+                          series, mode)
     # the same series and mode in the previous run that has it
     for rid, loaded in seen:
         for (series, _, _, mode), (ref, metric) in sorted(loaded.items()):
             key = (series, mode, metric)
             if key in last:
                 add_flags(flags, last[key][1], ref, metric, alpha, floor, rid,
-                          f"{series} ({mode}) since {last[key][0]}")
+                          f"{series} ({mode}) since {last[key][0]}", series, mode, since=True)
             last[key] = (rid, ref)
+    # the newest run of each series and mode, among runs not superseded
+    newest = {}
+    for rid, loaded in seen:
+        if rid in old:
+            continue
+        for (series, _, _, mode) in loaded:
+            newest[(series, mode)] = rid
+    for f in flags + CONTROLS:
+        f["superseded"] = f["run"] in old
+        f["latest"] = newest.get((f.pop("series"), f.pop("mode"))) == f["run"]
     if not runs:
         raise PinlabError(f"no runs with Google Benchmark results under {results}")
-    return dict(runs=runs, bench=bench, flags=flags, alpha=alpha, floor=floor,
+    return dict(runs=runs, bench=bench, flags=flags, controls=list(CONTROLS), alpha=alpha, floor=floor,
                 directions={m.name: m.direction for m in metrics.METRICS.values()},
                 units={m.name: {mode: metrics.unit_label(m.name, mode) for mode in ("deterministic", "wallclock")}
                        for m in metrics.METRICS.values()})
 
 
-def add_flags(flags, a, b, metric, alpha, floor, rid, what):
+def add_flags(flags, a, b, metric, alpha, floor, rid, what, series, mode, since=False):
     try:
         res = compare.result(a, b, metric, alpha, floor)
     except PinlabError:
         return
+    # a control against its baseline: expected where its CONTROL says, else unexpected
+    ctl = None if since else control_of(series)
+    if ctl is not None:
+        exp = [r for r in res["rows"] if ctl[0] != "^$" and re.search(ctl[0], short(r["name"]))]
+        other = [r for r in res["rows"] if r not in exp and r["significant"]]
+        CONTROLS.append(dict(run=rid, what=what, series=series, mode=mode, expectation=ctl[1],
+                             expected=len(exp), met=sum(r["significant"] for r in exp), unexpected=len(other),
+                             ok=all(r["significant"] for r in exp) and not other))
     basis = ("deterministic" if res["env_a"].get("mode") == res["env_b"].get("mode") == "deterministic"
              else "wall-clock") + (f", {res['boots_a']} vs {res['boots_b']} boots" if res.get("by_boot") else "")
     for r in res["rows"]:
@@ -115,7 +167,9 @@ def add_flags(flags, a, b, metric, alpha, floor, rid, what):
                               ci=None if r["exact"] or r.get("boots") else [round(r["ci_lo"], 2), round(r["ci_hi"], 2)],
                               p=r["p"], q=r["q"], verdict=r["verdict"],
                               warn=[w for w in res["warnings"] if "accelerators" in w or "hosts" in w],
-                              basis=basis))
+                              basis=basis, series=series, mode=mode,
+                              control=None if not ctl else
+                              ("expected" if ctl[0] != "^$" and re.search(ctl[0], short(r["name"])) else "unexpected")))
 
 
 def write(results, out=None, alpha=0.05, floor=None):
@@ -134,5 +188,6 @@ def write(results, out=None, alpha=0.05, floor=None):
     with open(out + ".tmp", "w") as f:
         f.write(page)
     os.replace(out + ".tmp", out)
+    shown = sum(1 for f in data["flags"] if f["latest"] and not f["superseded"] and not f["control"])
     return (f"dashboard: {out}: {len(data['runs'])} runs, {len(data['bench'])} benchmarks, "
-            f"{len(data['flags'])} flagged changes, {len(page) // 1024} KiB")
+            f"{len(data['flags'])} flagged changes ({shown} in the default view), {len(page) // 1024} KiB")

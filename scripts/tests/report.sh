@@ -108,6 +108,24 @@ else
 	if grep -q '20990101-synthetic' "$tmp/dom.html" && grep -q 'slower vs baseline (deterministic)' "$tmp/dom.html"; then
 		ok "dashboard lists the synthetic run and flags its 5 % shift"
 	else notok "dashboard misses the synthetic run's flag"; fi
+	# the default view: no superseded run (results/superseded.toml), the
+	# positive control in its own table, met, and none of its flags among
+	# the regressions
+	if dv="$("$py" - "$tmp/dom.html" <<'PY'
+import re, sys
+dom = open(sys.argv[1]).read()
+runs = dom[dom.index('id="runs"'):dom.index('id="controls"')]
+ctl = dom[dom.index('id="controls"'):dom.index('id="flagfilter"')]
+flags = dom[dom.index('id="flags"'):dom.index('id="filter"')]
+old = "20261122-lab-baseline" in runs
+met = re.search(r"known-cost vs baseline \(deterministic\)</td>.*?<td class=\"v\">(met|MISSED)</td>", ctl)
+among = "known-cost vs baseline" in flags
+print(f"superseded run shown: {old}; known-cost control: {met[1] if met else 'absent'}; "
+      f"its flags among changes: {among}")
+sys.exit(0 if not old and met and met[1] == "met" and not among else 1)
+PY
+)"; then ok "dashboard default view: $dv"
+	else notok "dashboard default view: $dv"; fi
 	# the kernel versions: 6.1's and 6.12's baselines of the committed
 	# cross-version run, charted on one axis per mode
 	if kv="$("$py" - "$tmp/dom.html" <<'PY'
