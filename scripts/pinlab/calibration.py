@@ -32,7 +32,7 @@ LOW, HIGH = 0.9, 1.1
 # not check what it got; in the lab its fast-path figures sit between 4K
 # and THP (part of its buffer is 4K pages), while pinbench's thp backing
 # verifies that every page is a THP
-NOT_JUDGED = {"thp": "the selftest does not check that its -t buffer is THP (on 6.1 its private /dev/zero "
+NOT_JUDGED = {"thp": "the selftest does not check that its -t buffer is THP (its private /dev/zero "
                      "mapping is not THP-aligned, and part of it is 4K pages)"}
 # wall-clock boots: reported, not judged.  The two tools' passes run at
 # different moments of one TCG boot, whose speed moves by more than 10 %,

@@ -28,7 +28,11 @@ PERF = [r"SLUB", r"SLAB", r"SLOB", r"SLUB_.*", r"SLAB_FREELIST_.*", r"CC_OPTIMIZ
         r"ZONE_DEVICE", r"MIGRATION", r"COMPACTION", r"CMA", r"KSM", r"SPARSEMEM.*", r"X86_5LEVEL",
         r"PGTABLE_LEVELS", r"PARAVIRT.*", r"MAXSMP", r"NR_CPUS", r"MODULES", r"GUP_GET_PXX_LOW_HIGH",
         r"ARCH_HAS_PTE_DEVMAP", r"HAVE_FAST_GUP", r"HAVE_GUP_FAST", r"MMU_GATHER_.*", r"PER_VMA_LOCK", r"LRU_GEN.*",
-        r"DEFERRED_STRUCT_PAGE_INIT", r"SPLIT_PTLOCK_CPUS", r"TRANSPARENT_HUGEPAGE_.*", r"READ_ONLY_THP_FOR_FS"]
+        r"DEFERRED_STRUCT_PAGE_INIT", r"SPLIT_PTLOCK_CPUS", r"TRANSPARENT_HUGEPAGE_.*", r"READ_ONLY_THP_FOR_FS",
+        # hardening and mitigations that add instructions to every call or list walk
+        r"X86_KERNEL_IBT", r"LIST_HARDENED", r"BUG_ON_DATA_CORRUPTION", r"INIT_STACK_.*", r"ZERO_CALL_USED_REGS",
+        r"CALL_DEPTH_TRACKING", r"MITIGATION_.*", r"RANDOM_KMALLOC_CACHES", r"SLAB_BUCKETS", r"STACKPROTECTOR.*",
+        r"PAGE_TABLE_CHECK.*", r"FORTIFY_SOURCE", r"UBSAN.*"]
 PERF_RE = re.compile(r"^CONFIG_(" + "|".join(PERF) + r")$")
 
 
@@ -71,6 +75,12 @@ def differences(lab, debian):
         return "y" if v == "m" else v
     keys = sorted(k for k in set(lab) | set(debian) if PERF_RE.match(k))
     return [(k, val(lab, k), val(debian, k)) for k in keys if val(lab, k) != val(debian, k)]
+
+
+def between(a_path, b_path):
+    """The performance-relevant options whose values differ between two
+    lab kernels' configs: [(option, a's value, b's value)]."""
+    return differences(read_config(a_path), read_config(b_path))
 
 
 def base_of(path):

@@ -509,14 +509,21 @@ def semantics_differences(run):
     keys = []
     for v in vs:
         keys += [k for k in per[v] if k not in keys]
-    diff = [k for k in keys if len({per[v].get(k, "-") for v in vs}) > 1]
+    # a skipped case is no outcome: it differs from nothing
+    diff = [k for k in keys if len({per[v].get(k, "-") for v in vs} - {"SKIP"}) > 1]
+    skipped = [k for k in keys if k not in diff and "SKIP" in {per[v].get(k, "-") for v in vs}
+               and len({per[v].get(k, "-") for v in vs}) > 1]
+    note = ([f"Skipped on some kernel, so not compared (not a difference): "
+             + "; ".join(f"{k[0]} ({', '.join(v for v in vs if per[v].get(k) == 'SKIP')})" for k in skipped) + "."]
+            if skipped else [])
     if not diff:
-        return ["", "Every case had the same outcome on every kernel of this run."]
+        return ["", "Every case measured on more than one kernel had the same outcome on each."] + \
+            (["", *note] if note else [])
     return ["", "Where the kernels differ (each variant's own table, as the kernel answered; '-': not in its "
             "table; a case listed twice is the same case at another size, e.g. the 2 GiB + 4K row):", "",
             "| case | " + " | ".join(vs) + " |", "|---|" + "---|" * len(vs)] + \
         [f"| {k[0]}{' (' + str(k[1]) + ')' if k[1] > 1 else ''} | " + " | ".join(per[v].get(k, "-") for v in vs) + " |"
-         for k in diff]
+         for k in diff] + (["", *note] if note else [])
 
 
 def fio_section(run, fio, results, base):

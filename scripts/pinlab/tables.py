@@ -346,9 +346,23 @@ def across(run, mode, alpha=0.05):
     steps = list(zip(order, order[1:])) + ([(order[0], order[-1])] if len(order) > 2 else [])
     md = ["Kernels: " + "; ".join(f"{b}: {bl[b]}, built from {built(b)}" for b in order) + "."]
     tabs = {}
+
+    def config_lines(a, b):
+        # the kernels differ in configuration as well as in code: the
+        # performance-relevant options (kconfig-check's list) that differ
+        from . import kconfig
+        ca, cb = run.kernel_file(bl[a], "config"), run.kernel_file(bl[b], "config")
+        if not (ca and cb and os.path.exists(ca) and os.path.exists(cb)):
+            return ["", f"Config differences {a} → {b}: not known (a kernel config is not in the run)."]
+        d = kconfig.between(ca, cb)
+        if not d:
+            return ["", f"Config {a} → {b}: no performance-relevant option differs (kconfig-check's list)."]
+        return ["", f"Config {a} → {b}: {len(d)} performance-relevant options differ (kconfig-check's list), so a "
+                "change below is the code's and the configuration's together: "
+                + ", ".join(f"{k.removeprefix('CONFIG_')} {va}→{vb}" for k, va, vb in d) + "."]
     for a, b in steps:
         tmd, tabs[(a, b)], unit = table(a, b)
-        md += [""] + ([f"### {a} → {b}", ""] if len(steps) > 1 else []) + tmd
+        md += [""] + ([f"### {a} → {b}", ""] if len(steps) > 1 else []) + tmd + config_lines(a, b)
     sentences, data = [], {"old": old, "new": new, "unit": unit, "published": []}
     for pub in published():
         # the published change lies between two versions; where the run has
@@ -364,14 +378,18 @@ def across(run, mode, alpha=0.05):
         if r and r["median_b"]:
             item.update(lab_ratio=r["median_a"] / r["median_b"], old=r["median_a"], new=r["median_b"],
                         significant=r["significant"])
+            size_mb = re.search(r"size_kb:(\d+)", r["name"])
+            ours = (f"{unit} under QEMU TCG ({'instruction counts, -icount' if mode == 'deterministic' else 'ns of a TCG guest, not hardware'})"
+                    f", {int(size_mb[1]) // 1024 if size_mb else '?'} MiB, {pub['ppc']} pages per call, a lab guest")
             sentences.append(
                 f"{pub['what']}: {pub['source']} posted `{pub['command']}` going from {pub['before_us']:g} to "
-                f"{pub['after_us']:g} µs ({pr:.0f}×); pinlab's {pub['path']} on {pub['backing']} at {pub['ppc']} "
-                f"pages per call goes from {r['median_a']:.1f} to {r['median_b']:.1f} {unit} from "
-                f"{pa} to {pb} ({item['lab_ratio']:.1f}×, "
-                f"{'flagged' if r['significant'] else 'not flagged: too few boots for their spread, see compare'}"
-                f"{'; ns of a TCG guest, not hardware' if mode == 'wallclock' else ''}; "
-                f"the issue asks for at least {pub['min_ratio']}×).")
+                f"{pub['after_us']:g} ({pr:.0f}×; {pub.get('unit', 'µs')}, {pub.get('size', '?')}, "
+                f"{pub.get('published_ppc', '?')} pages per call, {pub.get('machine', 'machine not stated')}). "
+                f"pinlab's {pub['path']} on {pub['backing']} goes from {r['median_a']:.1f} to {r['median_b']:.1f} "
+                f"from {pa} to {pb} ({item['lab_ratio']:.1f}×; {ours}; "
+                f"{'flagged' if r['significant'] else 'not flagged: too few boots for their spread, see compare'}). "
+                "The two ratios differ in unit, size, pages per call and machine: they agree in direction and "
+                "order of magnitude, not in value.")
         if pub.get("extra_output"):
             per = {}
             for b in run.index.get("boots", []):
