@@ -55,6 +55,10 @@ $(BUILD)/tests/%: $(BUILD)/bench/tests/%.o $(LIB_OBJ) $(GB_OBJ)
 $(BUILD)/selftests/gup_test-%: scripts/lab-selftest.sh kernel-patches/%/BASE
 	scripts/lab-selftest.sh $@ $*
 
+# and its gup_longterm (v6.4 on): the peer suite of every semantics boot
+$(BUILD)/selftests/gup_longterm-%: scripts/lab-selftest.sh kernel-patches/%/BASE
+	scripts/lab-selftest.sh $@ $* gup_longterm
+
 deps:
 	scripts/deps.sh
 

@@ -101,7 +101,7 @@ done
 file /bin/busybox | grep -q "statically linked" || die "initramfs: /bin/busybox is not busybox-static"
 
 guest=("$top/scripts/guest/init" "$top/scripts/guest/job.sh" "$top/scripts/guest/guest-lib.sh"
-	"$top/scripts/guest/calibrate.sh")
+	"$top/scripts/guest/calibrate.sh" "$top/scripts/guest/peer.sh")
 key="$(cat "${progs[@]}" /bin/busybox "${guest[@]}" "$0" | sha256sum | cut -c1-16)"
 out="$cache/initramfs/initramfs-$key.cpio.gz"
 if [ -f "$out" ]; then
@@ -119,7 +119,7 @@ copy_progs "$root" "${progs[@]}"
 ln -s mke2fs "$root/usr/bin/mkfs.ext4"
 cp "$top/scripts/guest/init" "$root/init"
 chmod 755 "$root/init"
-cp "$top/scripts/guest/job.sh" "$top/scripts/guest/guest-lib.sh" "$top/scripts/guest/calibrate.sh" \
+cp "$top/scripts/guest/job.sh" "$top/scripts/guest/guest-lib.sh" "$top/scripts/guest/calibrate.sh" "$top/scripts/guest/peer.sh" \
 	"$root/usr/share/pinlab/"
 echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
 pack "$root" "$out" 3

@@ -1,19 +1,49 @@
 #!/usr/bin/env bash
-# The kernel's own GUP benchmark, gup_test.c of a pinned base (unmodified:
-# tools/testing/selftests/vm/ in 6.1, tools/testing/selftests/mm/ with
-# the .c files of its local headers from 6.3 on), built static for the lab guest, where the
-# calibration runs it beside pinbench's gup_test probes.
-# Usage: scripts/lab-selftest.sh OUT [BASE]   (make build/selftests/gup_test-BASE)
+# The kernel's own GUP selftests of a pinned base, unmodified, built static
+# for the lab guest: gup_test.c (tools/testing/selftests/vm/ in 6.1,
+# tools/testing/selftests/mm/ with the .c files of its local headers from
+# 6.3 on), the calibration's benchmark; and gup_longterm.c (mm/, v6.4 on:
+# David Hildenbrand's long-term pinning test, with liburing), the peer
+# suite every semantics boot runs beside pinsem.
+# Usage: scripts/lab-selftest.sh OUT [BASE [gup_test|gup_longterm]]
+#   (make build/selftests/gup_test-BASE, build/selftests/gup_longterm-BASE)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-if [ $# -lt 1 ] || [ $# -gt 2 ]; then usage_die "usage: scripts/lab-selftest.sh OUT [BASE]"; fi
+if [ $# -lt 1 ] || [ $# -gt 3 ]; then usage_die "usage: scripts/lab-selftest.sh OUT [BASE [gup_test|gup_longterm]]"; fi
 out="$1"
+prog="${3:-gup_test}"
+case "$prog" in gup_test | gup_longterm) ;; *) usage_die "lab-selftest: unknown selftest '$prog' (gup_test, gup_longterm)" ;; esac
 use_base "${2:-$default_base}"
 fetch_base
 dir="$cache/selftest-$SHA256"
-if [ ! -x "$dir/gup_test" ]; then
+if [ "$prog" = gup_longterm ] && [ ! -x "$dir/gup_longterm" ]; then
+	src="${TARBALL##*/}"
+	src="${src%.tar.xz}"
+	tar -tf "$TARBALL" "$src/tools/testing/selftests/mm/gup_longterm.c" >/dev/null 2>&1 ||
+		die "base $base_name has no tools/testing/selftests/mm/gup_longterm.c (it came in v6.4)"
+	say "building base $base_name's own gup_longterm selftest (static, with liburing)"
+	[ -f /usr/lib/x86_64-linux-gnu/liburing.a ] || die "gup_longterm: no static liburing (scripts/deps.sh installs liburing-dev)"
+	rm -rf "$dir.gl"
+	mkdir -p "$dir.gl"
+	tree="$(unpack_base)"
+	make -s -C "$tree" O="$dir.gl/obj" headers_install INSTALL_HDR_PATH="$dir.gl/usr" >&2
+	st="$tree/tools/testing/selftests/mm"
+	# what the selftests' Makefile generates (check_config.sh): liburing is here
+	echo "#define LOCAL_CONFIG_HAVE_LIBURING 1" >"$dir.gl/local_config.h"
+	cp "$dir.gl/local_config.h" "$dir.gl/local_config.h_gen" # its name from 7.x on
+	srcs=("$st/gup_longterm.c")
+	while IFS= read -r h; do
+		[ ! -f "$st/$h.c" ] || srcs+=("$st/$h.c")
+	done < <(sed -n 's/^#include "\([a-z_]*\)\.h"$/\1/p' "$st/gup_longterm.c")
+	gcc -static -O2 -isystem "$dir.gl/usr/include" -I "$dir.gl" -I "$tree" -I "$tree/tools/testing/selftests" \
+		-I "$st" -o "$dir.gl/gup_longterm" "${srcs[@]}" -luring -lpthread
+	mkdir -p "$dir"
+	mv "$dir.gl/gup_longterm" "$dir/gup_longterm"
+	rm -rf "$dir.gl"
+fi
+if [ "$prog" = gup_test ] && [ ! -x "$dir/gup_test" ]; then
 	say "building base $base_name's own gup_test selftest (static)"
 	rm -rf "$dir.tmp"
 	mkdir -p "$dir.tmp"
@@ -42,8 +72,9 @@ if [ ! -x "$dir/gup_test" ]; then
 			-I "$st" -o "$dir.tmp/gup_test" "${srcs[@]}" -lpthread
 		rm -rf "$dir.tmp/obj" "$dir.tmp/usr"
 	fi
-	rm -rf "$dir"
-	mv "$dir.tmp" "$dir"
+	mkdir -p "$dir"
+	mv "$dir.tmp/gup_test" "$dir/gup_test"
+	rm -rf "$dir.tmp"
 fi
 mkdir -p "$(dirname "$out")"
-cp "$dir/gup_test" "$out"
+cp "$dir/$prog" "$out"

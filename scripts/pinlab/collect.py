@@ -81,6 +81,39 @@ def tap_verdict(text, name, expect_fail=False, skips_ok=()):
     return []
 
 
+def peer_cases(text):
+    """[(case, outcome, message)] of a kselftest TAP file (gup_longterm):
+    case = its '# [RUN] ...' line's text, outcome 'ok', 'not ok' or 'skip'."""
+    out, case = [], None
+    for ln in (text or "").splitlines():
+        m = re.match(r"^# \[RUN\] (.*)$", ln)
+        if m:
+            case = m[1].strip()
+            continue
+        m = re.match(r"^(not ok|ok) \d+ ?(.*)$", ln)
+        if m:
+            skip = re.search(r"#\s*SKIP\s*(.*)", m[2])
+            out.append((case or m[2], "skip" if skip else m[1], (skip[1] if skip else m[2]).strip()))
+            case = None
+    return out
+
+
+def peer_verdict(text, name, fails_ok=()):
+    """The peer suite's TAP: each 'not ok' the variant does not declare
+    (fails_ok: (REGEX, reason) of PEER_FAIL lines, matched against 'CASE:
+    MESSAGE') fails the boot; a file with no plan line did not finish."""
+    if text is None:
+        return [f"{name}: missing"]
+    if not re.search(r"^1\.\.\d+", text, re.M):
+        return [f"{name}: no TAP plan line (the selftest did not start)"]
+    bad = [f"{c}: {msg}" for c, o, msg in peer_cases(text) if o == "not ok"
+           and not any(re.search(rx, f"{c}: {msg}") for rx, _ in fails_ok)]
+    if bad:
+        return [f"{name}: {len(bad)} failed that the variant does not declare (PEER_FAIL): {bad[0]}"
+                + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")]
+    return []
+
+
 def kernel_splats(text, expected):
     """Kernel BUG/oops/panic/WARNING lines not declared as expected."""
     out = []
@@ -92,7 +125,7 @@ def kernel_splats(text, expected):
     return out
 
 
-def verdict(bdir, qemu, commands, sets, warnings, cross, outputs=(), skips_ok=()):
+def verdict(bdir, qemu, commands, sets, warnings, cross, outputs=(), skips_ok=(), peer_fails=()):
     """Every reason this boot failed (empty: it passed).  qemu: {"timed_out",
     "rc", "limit"}; commands: the names the job ran; sets: {file: (kind, placement)}."""
     if qemu.get("timed_out"):
@@ -114,6 +147,8 @@ def verdict(bdir, qemu, commands, sets, warnings, cross, outputs=(), skips_ok=()
     for name in [c for c in commands if c.startswith("semantics")]:
         why += tap_verdict(read(os.path.join(bdir, f"{name}.tap")), f"{name}.tap", name == "semantics-cross",
                            skips_ok)
+    for name in [c for c in commands if c.startswith("peer-")]:
+        why += peer_verdict(read(os.path.join(bdir, f"{name}.tap")), f"{name}.tap", peer_fails)
     why += [f"{f}: missing (an output the matrix declares)" for f in outputs
             if not os.path.exists(store.resolve(os.path.join(bdir, f)))]
     for f in sets:
@@ -154,7 +189,7 @@ def collect(run_dir, boot, out_dir, console, qemu_cmdline, qemu, job):
         f.write(qemu_cmdline + "\n")
     why = postprocess(bdir, boot["variant"], job["title"])
     why = verdict(bdir, qemu, job["commands"], job["sets"], job["warnings"], job["cross"],
-                  job.get("outputs", ()), job.get("semantics_skips", ())) + why
+                  job.get("outputs", ()), job.get("semantics_skips", ()), job.get("peer_fails", ())) + why
     why += calibration.write(bdir, boot["mode"])
     compress(bdir)
     files = {}

@@ -157,6 +157,7 @@ def job_for(p, variant, mode, boot, jobdir):
     outputs = [o for e in p["matrix"].get("extra", []) for o in e.get("outputs", [])]
     return dict(commands=[c[0] for c in cmds], sets=sets, warnings=p["confs"][variant]["warnings"],
                 semantics_skips=p["confs"][variant]["semantics_skips"], cross=cross,
+                peer_fails=p["confs"][variant].get("peer_fails", []),
                 matrix=p["matrix"]["name"], title=title, outputs=outputs)
 
 
@@ -219,7 +220,8 @@ def initramfs(p, tmp):
     parts = [sh("initramfs")]
     if "fio" in p["matrix"] or "perf_record" in p["matrix"]:
         parts.append(sh("initramfs", "--workloads"))
-    extra = plan.extra_programs(p["matrix"], sorted({c["base"] for c in p["confs"].values()}))
+    bases = sorted({c["base"] for c in p["confs"].values()})
+    extra = plan.extra_programs(p["matrix"], bases) + plan.peer_programs(bases)
     if extra:
         parts.append(sh("initramfs", "--extra", *extra))
     if len(parts) == 1:

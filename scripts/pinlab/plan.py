@@ -145,6 +145,9 @@ def guest_commands(matrix, vm, variant, cross, mode="wallclock", seed=0):
               "/job/semantics"])]
     if cross:
         cmds.append(("semantics-cross", "semantics-cross.tap", ["pinsem", *here, "/job/semantics.cross"]))
+    # the peer suite: the kernel's own gup_longterm (v6.4 on), its local
+    # files on the page-cache filesystem pinsem's pagecache rows use
+    cmds.append(("peer-gup-longterm", "peer-gup-longterm.tap", ["sh", "/usr/share/pinlab/peer.sh", mounts["disk"]]))
     sets = {}
     for p in matrix.get("pinbench", []):
         name = "pinbench" if p["set"] == "default" else f"pinbench-{p['set']}"
@@ -181,6 +184,27 @@ def commands_file(cmds):
             raise PinlabError(f"command {name}: a TAB or newline in its arguments")
         lines.append("\t".join([name, stdout or "-", *argv]))
     return "\n".join(lines) + "\n"
+
+
+PEER_SINCE = [6, 4]   # tools/testing/selftests/mm/gup_longterm.c came in v6.4
+
+
+def peer_programs(bases):
+    """The peer suite's programs for a run's bases: each base's own
+    gup_longterm (build/selftests/gup_longterm-BASE, made here), for the
+    bases that have one."""
+    import subprocess
+    from . import variants
+    out = []
+    for b in bases:
+        if variants.version_key(b)[:2] < PEER_SINCE:
+            continue
+        q = f"build/selftests/gup_longterm-{b}"
+        r = subprocess.run(["make", "-s", "-C", TOP, q], capture_output=True, text=True)
+        if r.returncode:
+            raise PinlabError(f"make {q} failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
+        out.append(os.path.join(TOP, q))
+    return out
 
 
 def extra_programs(matrix, bases=("6.1",)):

@@ -526,6 +526,73 @@ def semantics_differences(run):
          for k in diff] + (["", *note] if note else [])
 
 
+# the cases the peer suite (gup_longterm) and pinsem both test: its "[RUN]"
+# text -> pinsem's case (probe, backing, write).  memfd is shmem MAP_SHARED
+# as pinsem's shmem is; its local tmpfile sits on the page-cache disk (the
+# guest runs it from there) as pinsem's pagecache does
+PEER_MAP = [
+    ("R/W longterm GUP pin in MAP_SHARED file mapping ... with memfd", "gup_test.pin_longterm shmem write:1"),
+    ("R/W longterm GUP pin in MAP_SHARED file mapping ... with local tmpfile", "gup_test.pin_longterm pagecache write:1"),
+    ("R/W longterm GUP-fast pin in MAP_SHARED file mapping ... with local tmpfile",
+     "gup_test.pin_fast_longterm pagecache write:1"),
+    ("R/O longterm GUP pin in MAP_SHARED file mapping ... with local tmpfile", "gup_test.pin_longterm pagecache write:0"),
+    ("io_uring fixed buffer with MAP_SHARED file mapping ... with memfd", "iouring_register shmem write:1"),
+    ("io_uring fixed buffer with MAP_SHARED file mapping ... with local tmpfile", "iouring_register pagecache write:1"),
+]
+
+
+def peer_answer(outcome, msg):
+    """What the kernel did in a gup_longterm case: 'pinned', 'refused' or None (skipped)."""
+    if outcome == "skip":
+        return None
+    worked = "Should have worked" in msg
+    failed = "Should have failed" in msg
+    if not (worked or failed):
+        return None
+    return "pinned" if (outcome == "ok") == worked else "refused"
+
+
+def peer_lines(run):
+    """The peer suite of each variant's first boot: its counts, and its
+    answers beside pinsem's on the cases both test; disagreements listed."""
+    from . import collect
+    out, seen = [], set()
+    for b in sorted(run.index.get("boots", []), key=lambda b: (b["boot"], b["mode"] != "deterministic")):
+        rel, srel = b["files"].get("peer-gup-longterm.tap"), b["files"].get("semantics.tap")
+        if not rel or b["variant"] in seen:
+            continue
+        seen.add(b["variant"])
+        with open(os.path.join(run.path, rel)) as f:
+            text = f.read()
+        cases = collect.peer_cases(text)
+        if not cases:
+            out.append(f"- {b['variant']}: " + (text.strip().splitlines() or ["no output"])[0].lstrip("1..0 #").strip())
+            continue
+        n = {o: sum(1 for _, x, _ in cases if x == o) for o in ("ok", "not ok", "skip")}
+        sem = tap_outcomes(os.path.join(run.path, srel)) if srel else {}
+        rows, dis = [], []
+        for gl, pc in PEER_MAP:
+            g = next((peer_answer(o, m) for c, o, m in cases if c == gl), None)
+            got = sem.get((pc, 1))
+            p_ = None if got in (None, "SKIP") else ("pinned" if got == "ok" else "refused")
+            if g is None or p_ is None:
+                continue
+            rows.append((gl, pc, g, p_, got))
+            if g != p_:
+                dis.append(f"{gl} ({g}) vs pinsem {pc} ({p_}, {got})")
+        out.append(f"- {b['variant']}: gup_longterm {n['ok']} passed, {n['not ok']} failed, {n['skip']} skipped; "
+                   f"{len(rows)} cases pinsem tests too, {len(dis)} disagreeing"
+                   + (": " + "; ".join(dis) if dis else "") + ".")
+    if not out:
+        return []
+    return ["", "## The peer suite: the kernel's own gup_longterm beside pinsem", "",
+            "Each base's tools/testing/selftests/mm/gup_longterm.c (David Hildenbrand's long-term pinning test, "
+            "v6.4 on), built static from the base's source and run in every boot from the page-cache disk; a "
+            "failure the variant does not declare (PEER_FAIL) fails the boot. Where both test a case (shared "
+            "memfd = pinsem's shmem, a file on the disk = pinsem's pagecache), the kernel's answers (pinned or "
+            "refused) are set side by side.", ""] + out
+
+
 def fio_section(run, fio, results, base):
     """The fio jobs: medians per set, and each variant against the baseline."""
     md, txt, med = ["", "## fio workloads", ""], [], {}
@@ -708,7 +775,7 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
         fmd, ftxt = fio_section(run, fio, fio_results, base)
         md += fmd
         txt_summary += ftxt
-    md += semantics_lines(run) + skips_lines(list(sets.values()) + list(fio.values()))
+    md += semantics_lines(run) + peer_lines(run) + skips_lines(list(sets.values()) + list(fio.values()))
     md += profiles_section(run.path)
     made = across_plots + (plots.sweeps(run.path, sets, metric, unit, mode) if with_plots and sets else [])
     if made:

@@ -90,7 +90,9 @@ def conf(spec):
     WARNING lines (REGEX | reason: kernel warnings it prints by design)
     gathered into 'warnings', SEMANTICS_SKIP lines (REGEX | reason: semantics
     rows it expects to skip; any other skipped row fails the boot) into
-    'semantics_skips'; CONTROL="REGEX | expectation" makes it a control:
+    'semantics_skips'; PEER_FAIL lines (REGEX | reason: cases of the peer
+    suite, gup_longterm, it is expected to fail) into 'peer_fails';
+    CONTROL="REGEX | expectation" makes it a control:
     exactly the benchmarks whose short name matches REGEX must be flagged
     against its baseline ('^$': none, a negative control) -> 'control'."""
     name, b = split(spec)
@@ -100,13 +102,13 @@ def conf(spec):
     path = os.path.join(d, name, "variant.conf")
     if not os.path.exists(path):
         raise PinlabError(f"unknown variant '{name}' on base {b} (known: {' '.join(known(b))})")
-    out = {"warnings": [], "semantics_skips": [], "name": name, "base": b, "label": label(name, b)}
+    out = {"warnings": [], "semantics_skips": [], "peer_fails": [], "name": name, "base": b, "label": label(name, b)}
     with open(path) as f:
         for n, line in enumerate(f, 1):
             m = re.match(r'^(\w+)="(.*)"\s*$', line.strip())
             if not m:
                 continue
-            if m[1] in ("WARNING", "SEMANTICS_SKIP", "CONTROL"):
+            if m[1] in ("WARNING", "SEMANTICS_SKIP", "CONTROL", "PEER_FAIL"):
                 regex, sep, why = m[2].partition(" | ")
                 if not sep or not why.strip():
                     raise PinlabError(f"{path}:{n}: {m[1]}=\"REGEX | reason\" needs its reason")
@@ -116,6 +118,8 @@ def conf(spec):
                     raise PinlabError(f"{path}:{n}: {m[1]}: bad regex '{regex.strip()}': {e}") from None
                 if m[1] == "CONTROL":
                     out["control"] = (regex.strip(), why.strip())
+                elif m[1] == "PEER_FAIL":
+                    out["peer_fails"].append((regex.strip(), why.strip()))
                 else:
                     out["warnings" if m[1] == "WARNING" else "semantics_skips"].append((regex.strip(), why.strip()))
             else:

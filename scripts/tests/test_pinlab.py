@@ -940,3 +940,32 @@ def test_a_variant_of_another_base_is_compared_with_its_own_baseline(tmp_path):
     assert side_a("compare-fast-devdax-longterm@7.3-percall.txt").endswith("/baseline@7.3.det/pinbench-percall.json")
     assert side_a("compare-baseline@7.3.txt").endswith("/baseline.det/pinbench.json")
     assert "## Against baseline, and against baseline@7.3" in (run / "report.md").read_text()
+
+
+# ---- the peer suite: the kernel's own gup_longterm, judged ---------------------
+
+PEER_TAP = """TAP version 13
+1..4
+# [RUN] R/W longterm GUP pin in MAP_SHARED file mapping ... with memfd
+ok 1 Should have worked
+# [RUN] R/W longterm GUP pin in MAP_SHARED file mapping ... with local tmpfile
+ok 2 Should have failed
+# [RUN] R/O longterm GUP pin in MAP_SHARED file mapping ... with local tmpfile
+not ok 3 Should have worked
+# [RUN] R/W longterm GUP pin in MAP_SHARED file mapping ... with memfd hugetlb (1048576 kB)
+ok 4 # SKIP need more free huge pages
+# Totals: pass:2 fail:1 xfail:0 xpass:0 skip:1 error:0
+"""
+
+
+def test_the_peer_suite_fails_the_boot_unless_declared():
+    from pinlab import collect
+    cases = collect.peer_cases(PEER_TAP)
+    assert [o for _, o, _ in cases] == ["ok", "ok", "not ok", "skip"]
+    assert cases[2][0] == "R/O longterm GUP pin in MAP_SHARED file mapping ... with local tmpfile"
+    why = collect.peer_verdict(PEER_TAP, "peer-gup-longterm.tap")
+    assert len(why) == 1 and "1 failed" in why[0] and "R/O longterm GUP pin" in why[0]
+    assert collect.peer_verdict(PEER_TAP, "p", [(r"^R/O .* local tmpfile: Should have worked", "why")]) == []
+    assert collect.peer_verdict("1..0 # SKIP no gup_longterm for kernel 6.1.0\n", "p") == []
+    assert "no TAP plan" in collect.peer_verdict("# [RUN] x\n", "p")[0]
+    assert collect.peer_verdict(None, "p") == ["p: missing"]
