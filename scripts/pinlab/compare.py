@@ -94,15 +94,26 @@ def spread(v):
     return (max(v) - min(v)) / m * 100 if m else math.nan
 
 
+def boot_figure(metric):
+    """How a boot's repetitions make its figure: their minimum for an
+    instruction count (under -icount an interrupt or a timer tick in the
+    window only adds instructions, so the least is the path's own cost),
+    their median for time."""
+    return min if metric.startswith("insn") else statistics.median
+
+
 def per_boot_medians(boots, metric):
-    """{name: [each boot's median of metric]} for the benchmarks that ran in
-    every boot; boots: one {name: [repetitions]} per boot."""
+    """{name: [each boot's figure of metric]} for the benchmarks that ran in
+    every boot (boot_figure: the minimum of its repetitions for
+    instructions, the median for time); boots: one {name: [repetitions]}
+    per boot."""
     out = {}
+    pick = boot_figure(metric)
     for reps in boots:
         for name, bs in reps.items():
             vals = [x[metric] for x in bs if metric in x]
             if vals:
-                out.setdefault(name, []).append(statistics.median(vals))
+                out.setdefault(name, []).append(pick(vals))
     return {k: v for k, v in out.items() if len(v) == len(boots)}
 
 
@@ -360,7 +371,9 @@ def header(res, width):
     out += ["  " + x for x in res["env_diff"]]
     if res.get("by_boot"):
         out.append(f"{res['boots_a']} vs {res['boots_b']} boots, each a perturbed image layout; a boot's figure is "
-                   f"its median over the repetitions. '*' = the two sides' boot ranges are disjoint and |change| "
+                   + ("its minimum over the repetitions (an interrupt only adds instructions)"
+                      if res["metric"].startswith("insn") else "its median over the repetitions")
+                   + ". '*' = the two sides' boot ranges are disjoint and |change| "
                    f"exceeds the benchmark's A/A spread (the larger side's (max - min) / median over its boots, "
                    f"shown), the {res['floor']}% floor and the committed A/A floors of its path x backing ("
                    + ("applied" if res.get("committed_floors") else "none committed for these bases") + ")"

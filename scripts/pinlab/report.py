@@ -235,21 +235,24 @@ def placement_sets(run, mode):
     return out
 
 
-def aa_floor(ref, metric):
+def aa_floor(ref, metric, more=()):
     """{PATH/BACKING: (max, median) A/A spread in %} over the boots of one
-    series (the same kernel, perturbed layouts); {} with a single boot."""
+    series (the same kernel, perturbed layouts), its default set and the
+    other sets of the same kernel (more: percall, vmas, ...); {} with a
+    single boot."""
     if not ref.boots:
         return {}
-    per = compare.per_boot_medians([store.load_gbench(b.path, env.mode_of(b))[1] for b in ref.boots], metric)
     groups = {}
-    for name, v in per.items():
-        groups.setdefault("/".join(name.split("/")[:2]), []).append(compare.spread(v))
+    for r in [ref, *[m for m in more if m.boots]]:
+        per = compare.per_boot_medians([store.load_gbench(b.path, env.mode_of(b))[1] for b in r.boots], metric)
+        for name, v in per.items():
+            groups.setdefault("/".join(name.split("/")[:2]), []).append(compare.spread(v))
     return {g: (max(v), statistics.median(v)) for g, v in sorted(groups.items())}
 
 
-def floor_lines(run, ref, base, metric, mode):
+def floor_lines(run, ref, base, metric, mode, more=()):
     """The A/A floor section, and aa-floor-MODE.json beside the report."""
-    fl = aa_floor(ref, metric)
+    fl = aa_floor(ref, metric, more)
     if not fl:
         return []
     seeds = [(run.boot(b.rec.get("boot_id")) or {}).get("seed", 0) for b in ref.boots]
@@ -267,7 +270,8 @@ def floor_lines(run, ref, base, metric, mode):
     within = sum(1 for m, _ in fl.values() if m <= 0.5)
     md = ["", f"## A/A floor: {base} over {len(ref.boots)} boots ({mode})", "",
           f"The same kernel, each boot a perturbed layout (its seed: initramfs pad, benchmark order, buffer "
-          f"addresses): the spread (max - min) / median of each benchmark's per-boot medians, by path x backing "
+          f"addresses): the spread (max - min) / median of each benchmark's per-boot figures over every set of "
+          f"this kernel ({len(more) + 1}), by path x backing "
           f"(the largest and the median over its benchmarks). {within} of {len(fl)} groups are within 0.5 %; the "
           f"widest is {worst[0]} at {worst[1][0]:.2f} %. File: [aa-floor-{mode}.json](aa-floor-{mode}.json).", "",
           "| path / backing | max spread | median spread |", "|---|---|---|"]
@@ -760,7 +764,8 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
     txt_summary += [x[2:] for x in largest if x.startswith("- ")] + ([""] if largest else [])
     txt_summary += [re.sub(r"\*\*", "", x[2:]) for x in controls if x.startswith("- ")] + ([""] if controls else [])
     if sets and base in sets:
-        md += floor_lines(run, sets[base], base, metric, mode)
+        md += floor_lines(run, sets[base], base, metric, mode,
+                          [ps[base] for ps in all_psets.values() if base in ps])
     md += build_aa_lines(run, sets, metric, mode, alpha, floor)
     for placement, pres in presults.items():
         md += ["", f"## Against {base}: set {placement}", ""]
