@@ -33,12 +33,14 @@ if [ "$prog" = gup_longterm ] && [ ! -x "$dir/gup_longterm" ]; then
 	# what the selftests' Makefile generates (check_config.sh): liburing is here
 	echo "#define LOCAL_CONFIG_HAVE_LIBURING 1" >"$dir.gl/local_config.h"
 	cp "$dir.gl/local_config.h" "$dir.gl/local_config.h_gen" # its name from 7.x on
-	srcs=("$st/gup_longterm.c")
+	# compiled from its own directory, as its Makefile does: its "local
+	# tmpfile" is __FILE__ "_tmpfile_XXXXXX", relative to where it runs
+	srcs=(gup_longterm.c)
 	while IFS= read -r h; do
-		[ ! -f "$st/$h.c" ] || srcs+=("$st/$h.c")
+		[ ! -f "$st/$h.c" ] || srcs+=("$h.c")
 	done < <(sed -n 's/^#include "\([a-z_]*\)\.h"$/\1/p' "$st/gup_longterm.c")
-	gcc -static -O2 -isystem "$dir.gl/usr/include" -I "$dir.gl" -I "$tree" -I "$tree/tools/testing/selftests" \
-		-I "$st" -o "$dir.gl/gup_longterm" "${srcs[@]}" -luring -lpthread
+	(cd "$st" && gcc -static -O2 -isystem "$dir.gl/usr/include" -I "$dir.gl" -I "$tree" \
+		-I "$tree/tools/testing/selftests" -I . -o "$dir.gl/gup_longterm" "${srcs[@]}" -luring -lpthread)
 	mkdir -p "$dir"
 	mv "$dir.gl/gup_longterm" "$dir/gup_longterm"
 	rm -rf "$dir.gl"

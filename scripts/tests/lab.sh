@@ -54,6 +54,15 @@ booted() {
 	if PYTHONPATH="$top/scripts" /usr/bin/python3 -c 'import sys; from pinlab import store; d = store.load_json(sys.argv[1]); sys.exit(not d["context"]["kernel_release"].startswith(sys.argv[2] + "."))' "$1/$2.det/pinbench.json" "$3"; then
 		ok "$2: JSON context: kernel $3"
 	else notok "$2: JSON context kernel"; fi
+	# the peer suite: the base's own gup_longterm ran, or says why not (6.1)
+	local peer="$1/$2.det/peer-gup-longterm.tap" np
+	if [ "$3" = 6.1 ]; then
+		if grep -q "^1\.\.0 # SKIP no gup_longterm" "$peer" 2>/dev/null; then ok "$2: peer suite: $(head -1 "$peer")"
+		else notok "$2: peer suite on 6.1 should say it has none"; fi
+	elif np="$(grep -c "^ok [0-9]* Should have" "$peer" 2>/dev/null)" && [ "$np" -gt 0 ] &&
+		! grep -q "^not ok" "$peer"; then
+		ok "$2: peer suite gup_longterm: $np passed, $(grep -c "^ok [0-9]* # SKIP" "$peer" || true) skipped, 0 failed"
+	else notok "$2: peer suite gup_longterm"; grep "^not ok" "$peer" 2>/dev/null | head -5 | sed 's/^/# /' || true; fi
 }
 
 echo "TAP version 13"

@@ -970,3 +970,23 @@ def test_the_peer_suite_fails_the_boot_unless_declared():
     assert collect.peer_verdict("1..0 # SKIP no gup_longterm for kernel 6.1.0\n", "p") == []
     assert "no TAP plan" in collect.peer_verdict("# [RUN] x\n", "p")[0]
     assert collect.peer_verdict(None, "p") == ["p: missing"]
+
+
+def test_a_control_is_met_only_when_exactly_its_rows_are_flagged():
+    from pinlab import report
+
+    def rows(*flags):
+        return {"rows": [dict(name=f"gup_test.{n}/anon/size_kb:4096/ppc:1/vmas:1/write:1", significant=s,
+                              change_pct=20.0 if s else 0.1) for n, s in flags], "unit": "insn"}
+    met = {"default": {"known-cost": rows(("pin_longterm", True), ("pin_fast", False))}}
+    assert report.control_check("known-cost", met)[2:] == (1, 1, [], True)
+    missed = {"default": {"known-cost": rows(("pin_longterm", False), ("pin_fast", False))}}
+    assert report.control_check("known-cost", missed)[-1] is False
+    extra = {"default": {"known-cost": rows(("pin_longterm", True), ("pin_fast", True))}}
+    ck = report.control_check("known-cost", extra)
+    assert ck[-1] is False and len(ck[4]) == 1 and "pin_fast" in ck[4][0]
+    assert "MISSED" in "\n".join(report.control_lines(extra))
+    # the negative control: nothing may be flagged
+    assert report.control_check("aa-build", {"d": {"aa-build": rows(("pin_fast", False))}})[-1] is True
+    assert report.control_check("aa-build", {"d": {"aa-build": rows(("pin_fast", True))}})[-1] is False
+    assert report.control_check("baseline", met) is None   # not a control
