@@ -990,3 +990,15 @@ def test_a_control_is_met_only_when_exactly_its_rows_are_flagged():
     assert report.control_check("aa-build", {"d": {"aa-build": rows(("pin_fast", False))}})[-1] is True
     assert report.control_check("aa-build", {"d": {"aa-build": rows(("pin_fast", True))}})[-1] is False
     assert report.control_check("baseline", met) is None   # not a control
+
+
+def test_the_peer_suites_answers_read_in_both_tap_dialects():
+    from pinlab import report
+    c = "R/W longterm GUP pin in MAP_SHARED file mapping ... with local tmpfile"
+    assert report.peer_answer("ok", "Should have failed", c) == "refused"          # 6.x
+    assert report.peer_answer("not ok", "Should have worked", c) == "refused"
+    assert report.peer_answer("ok", c, c) == "refused"                             # 7.x: its own rule
+    assert report.peer_answer("not ok", c, c) == "pinned"
+    m = "R/W longterm GUP pin in MAP_SHARED file mapping ... with memfd"
+    assert report.peer_answer("ok", m, m) == "pinned" and report.peer_answer("skip", "x", m) is None
+    assert report.peer_answer("ok", "x", "R/W ... with tmpfile") is None           # /tmp's fs: not known
