@@ -116,7 +116,8 @@ def stat_text(r):
     repetitions), or its CI, p and q."""
     if r.get("boots"):
         return (f"boots {r['min_a']:.4g}-{r['max_a']:.4g} vs {r['min_b']:.4g}-{r['max_b']:.4g}, A/A spread "
-                f"{r['aa_pct']:.2f} %" + (f", q = {r['q']:.3g}" if r["q"] is not None else ""))
+                f"{r['aa_pct']:.2f} %, noise threshold {r['noise_pct']:.2f} %"
+                + (f", q = {r['q']:.3g}" if r["q"] is not None else ""))
     if r["exact"]:
         return "exact: constant repetitions, no test"
     return f"95 % CI {r['ci_lo']:+.1f}..{r['ci_hi']:+.1f} %, {compare.p_text(r['p'], r['q'])}"
