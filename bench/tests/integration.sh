@@ -11,6 +11,9 @@ gbjson=(bash "$top/scripts/lab")
 tmp="$(mktemp -d /tmp/pinlab-it.XXXXXX)"
 dir="$(mktemp -d /var/tmp/pinlab-it.XXXXXX)"
 trap 'rm -rf "$tmp" "$dir"' EXIT
+# a signal ends the script through its EXIT trap (bash runs none on an untrapped one)
+trap 'exit 143' TERM
+trap 'exit 130' INT
 # shellcheck source=scripts/tests/tap.sh
 . "$top/scripts/tests/tap.sh"
 

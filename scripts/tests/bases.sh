@@ -12,6 +12,9 @@ set -euo pipefail
 top="$(cd "$(dirname "$0")/../.." && pwd)"
 tmp="$(mktemp -d /tmp/pinlab-bases.XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
+# a signal ends the script through its EXIT trap (bash runs none on an untrapped one)
+trap 'exit 143' TERM
+trap 'exit 130' INT
 # shellcheck source=scripts/tests/tap.sh
 . "$top/scripts/tests/tap.sh"
 

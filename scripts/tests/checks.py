@@ -14,6 +14,7 @@ installs what the tests need (scripts/deps.sh) and a skip there hides it.
 import glob
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -61,6 +62,7 @@ class Checks:
         e = dict(os.environ, **(env or {}))
         p = subprocess.Popen(cmd, cwd=TOP, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=e,
                              errors="replace")
+        Checks.current = p
         out = []
         for line in p.stdout:
             sys.stdout.write(line)
@@ -103,7 +105,22 @@ class Checks:
         return 1 if self.failed else 0
 
 
+def stop(sig, frame):
+    """SIGTERM/SIGINT: the running test gets SIGTERM (its EXIT trap removes
+    its files), then this exits 128 + the signal."""
+    p = getattr(Checks, "current", None)
+    if p and p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    sys.exit(128 + sig)
+
+
 def main(tests):
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     c = Checks()
     tap = {"CMOCKA_MESSAGE_OUTPUT": "TAP"}
     for t in tests:

@@ -7,6 +7,9 @@ set -euo pipefail
 top="$(cd "$(dirname "$0")/../.." && pwd)"
 tmp="$(mktemp -d /tmp/pinlab-cmp.XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
+# a signal ends the script through its EXIT trap (bash runs none on an untrapped one)
+trap 'exit 143' TERM
+trap 'exit 130' INT
 cmp=(bash "$top/scripts/lab" compare)
 synth=(/usr/bin/python3 "$top/scripts/tests/synth_gb.py")
 # shellcheck source=scripts/tests/tap.sh

@@ -15,6 +15,9 @@ top="$(cd "$(dirname "$0")/../.." && pwd)"
 tmp="$(mktemp -d /tmp/pinlab-faults.XXXXXX)"
 dir="$(mktemp -d /var/tmp/pinlab-faults.XXXXXX)"
 trap 'rm -rf "$tmp" "$dir"' EXIT
+# a signal ends the script through its EXIT trap (bash runs none on an untrapped one)
+trap 'exit 143' TERM
+trap 'exit 130' INT
 # shellcheck source=scripts/tests/tap.sh
 . "$top/scripts/tests/tap.sh"
 echo "TAP version 13"

@@ -11,6 +11,9 @@ set -euo pipefail
 top="$(cd "$(dirname "$0")/../.." && pwd)"
 tmp="$(mktemp -d /tmp/pinlab-report.XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
+# a signal ends the script through its EXIT trap (bash runs none on an untrapped one)
+trap 'exit 143' TERM
+trap 'exit 130' INT
 art="${PINLAB_ARTIFACTS:-$top/build/test-artifacts}"
 mkdir -p "$art"
 py=/usr/bin/python3
