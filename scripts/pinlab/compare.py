@@ -312,7 +312,7 @@ def result(ref_a, ref_b, metric=None, alpha=0.05, floor=None, name_filter=None, 
     if few:
         warn.append(f"WARNING: some benchmarks have fewer than 9 repetitions ({few}): weak statistics")
     untestable = [r for r in rows if not r["testable"]]
-    if untestable:
+    if untestable and not by_boot:
         r = untestable[0]
         warn.append(f"WARNING: {len(untestable)} of {len(rows)} benchmarks cannot reach p < {alpha}: with "
                     f"{r['n_a']} vs {r['n_b']} repetitions the smallest Mann-Whitney p is {r['min_p']:.3f}")

@@ -35,6 +35,14 @@ def sentences(variant, res, unit):
     untestable = [r for r in rows if not r.get("testable", True)]
     if not sig and len(untestable) == len(rows):
         r = rows[0]
+        if res.get("by_boot"):
+            big = sorted(rows, key=lambda x: -abs(x["change_pct"]))[:3]
+            need = compare.boots_needed(res["alpha"], len(rows))
+            return [f"**{variant}**: not enough boots to judge: {res['boots_a']} vs {res['boots_b']} wall-clock "
+                    f"boots, where the exact Mann-Whitney test needs {compare.boots_needed(res['alpha'])} a side to "
+                    f"reach p < {res['alpha']} at all and {need} for a lone change among {len(rows)} benchmarks "
+                    f"(run --boots {need}); its largest changes, unjudged: "
+                    + "; ".join(f"{compare.short(x['name'])} {x['change_pct']:+.1f} %" for x in big) + "."]
         return [f"**{variant}**: not testable: {r['n_a']} vs {r['n_b']} repetitions cannot reach p < {res['alpha']} "
                 f"(the smallest Mann-Whitney p is {r['min_p']:.3f}); run more repetitions."]
     out = untested_sentences(variant, rows, untestable, res)
