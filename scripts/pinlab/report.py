@@ -288,7 +288,7 @@ def floor_lines(run, ref, base, metric, mode, more=()):
     return md
 
 
-def build_aa_lines(run, sets, metric, mode, alpha, floor):
+def build_aa_lines(run, sets, metric, mode, alpha, floor, psets=None):
     """The build A/A (scripts/lab aa BASE): baseline@BASE against aa-build@BASE,
     judged against layout noise only, and aa-build-floor-MODE.json beside the
     report: per path x backing, the spread of both builds' boots pooled."""
@@ -296,17 +296,22 @@ def build_aa_lines(run, sets, metric, mode, alpha, floor):
     pairs = [(b, v) for b, v in pairs if b in sets and sets[b].boots and sets[v].boots]
     if not pairs:
         return []
+    psets = psets or {}
     md = []
     for b, v in pairs:
         res = compare.result(sets[b], sets[v], metric, alpha, floor)
         flagged = [r for r in res["rows"] if r["significant"]]
-        per = compare.per_boot_medians([store.load_gbench(x.path, env.mode_of(x))[1]
-                                        for x in sets[b].boots + sets[v].boots], metric)
+        # every set of the two kernels: the default one and the placements
+        pairs_all = [(sets[b], sets[v])] + [(ps[b], ps[v]) for ps in psets.values()
+                                            if b in ps and v in ps and ps[b].boots and ps[v].boots]
         groups = {}
-        for name, vals in per.items():
-            groups.setdefault("/".join(name.split("/")[:2]), []).append(compare.spread(vals))
+        for rb, rv in pairs_all:
+            per = compare.per_boot_medians([store.load_gbench(x.path, env.mode_of(x))[1]
+                                            for x in rb.boots + rv.boots], metric)
+            for name, vals in per.items():
+                groups.setdefault("/".join(name.split("/")[:2]), []).append(compare.spread(vals))
         fl = {g: (max(x), statistics.median(x)) for g, x in sorted(groups.items())}
-        layout = aa_floor(sets[b], metric)
+        layout = aa_floor(sets[b], metric, [ps[b] for ps in psets.values() if b in ps])
         with open(os.path.join(run.path, f"aa-build-floor-{mode}.json"), "w") as f:
             json.dump(dict(variant=b, kind="build", rebuilt=v, mode=mode, metric=metric,
                            boots=[len(sets[b].boots), len(sets[v].boots)],
@@ -323,7 +328,7 @@ def build_aa_lines(run, sets, metric, mode, alpha, floor):
                   + (" ..." if len(flagged) > 8 else "") if flagged else "") + ".",
                "",
                f"The build floor, per path x backing the spread (max - min) / median of both builds' "
-               f"{len(sets[b].boots)} + {len(sets[v].boots)} boots pooled, is "
+               f"{len(sets[b].boots)} + {len(sets[v].boots)} boots pooled over every set ({len(pairs_all)}), is "
                f"[aa-build-floor-{mode}.json](aa-build-floor-{mode}.json); committed, every comparison of this "
                f"base applies it. {len(wider)} of {len(fl)} groups are wider than this run's layout A/A and the "
                f"floor; the widest is {worst[0]} at {worst[1][0]:.2f} %.", "",
@@ -785,7 +790,7 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
     if sets and base in sets:
         md += floor_lines(run, sets[base], base, metric, mode,
                           [ps[base] for ps in all_psets.values() if base in ps])
-    md += build_aa_lines(run, sets, metric, mode, alpha, floor)
+    md += build_aa_lines(run, sets, metric, mode, alpha, floor, all_psets)
     for placement, pres in presults.items():
         md += ["", f"## Against {base}: set {placement}", ""]
         for v, res in pres.items():
