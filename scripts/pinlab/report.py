@@ -251,9 +251,16 @@ def aa_floor(ref, metric, more=()):
     single boot."""
     if not ref.boots:
         return {}
+    return group_spreads([r.boots for r in [ref, *[m for m in more if m.boots]]], metric)
+
+
+def group_spreads(boot_lists, metric):
+    """{PATH/BACKING: (max, median) spread in %}: for each list of boots
+    (SetRefs of one set, pooled however the caller chose), each benchmark's
+    spread over their per-boot figures, grouped by path x backing."""
     groups = {}
-    for r in [ref, *[m for m in more if m.boots]]:
-        per = compare.per_boot_medians([store.load_gbench(b.path, env.mode_of(b))[1] for b in r.boots], metric)
+    for boots in boot_lists:
+        per = compare.per_boot_medians([store.load_gbench(b.path, env.mode_of(b))[1] for b in boots], metric)
         for name, v in per.items():
             groups.setdefault("/".join(name.split("/")[:2]), []).append(compare.spread(v))
     return {g: (max(v), statistics.median(v)) for g, v in sorted(groups.items())}
@@ -300,17 +307,16 @@ def build_aa_lines(run, sets, metric, mode, alpha, floor, psets=None):
     md = []
     for b, v in pairs:
         res = compare.result(sets[b], sets[v], metric, alpha, floor)
-        flagged = [r for r in res["rows"] if r["significant"]]
+        # every set of the two kernels, judged against layout noise only
+        flagged, total = [], 0
+        for rb, rv in [(sets[b], sets[v])] + [(ps[b], ps[v]) for ps in psets.values() if b in ps and v in ps]:
+            rr = res if rb is sets[b] else compare.result(rb, rv, metric, alpha, floor)
+            flagged += [r for r in rr["rows"] if r["significant"]]
+            total += len(rr["rows"])
         # every set of the two kernels: the default one and the placements
         pairs_all = [(sets[b], sets[v])] + [(ps[b], ps[v]) for ps in psets.values()
                                             if b in ps and v in ps and ps[b].boots and ps[v].boots]
-        groups = {}
-        for rb, rv in pairs_all:
-            per = compare.per_boot_medians([store.load_gbench(x.path, env.mode_of(x))[1]
-                                            for x in rb.boots + rv.boots], metric)
-            for name, vals in per.items():
-                groups.setdefault("/".join(name.split("/")[:2]), []).append(compare.spread(vals))
-        fl = {g: (max(x), statistics.median(x)) for g, x in sorted(groups.items())}
+        fl = group_spreads([rb.boots + rv.boots for rb, rv in pairs_all], metric)
         layout = aa_floor(sets[b], metric, [ps[b] for ps in psets.values() if b in ps])
         with open(os.path.join(run.path, f"aa-build-floor-{mode}.json"), "w") as f:
             json.dump(dict(variant=b, kind="build", rebuilt=v, mode=mode, metric=metric,
@@ -322,10 +328,12 @@ def build_aa_lines(run, sets, metric, mode, alpha, floor, psets=None):
         md += ["", f"## Build A/A: {b} rebuilt as {v} ({mode})", "",
                f"{v} is {b} with a padding object linked before mm/ (code and data move, no instruction changes). "
                f"Judged as any variant is, against layout noise only (this run's boot spreads, the {res['floor']} % "
-               f"floor, the committed layout A/A floors; not this run's own build floor): {len(flagged)} of "
-               f"{len(res['rows'])} benchmarks flagged"
+               f"floor, the committed layout A/A floors; not this run's own build floor), over every set: "
+               f"{len(flagged)} of {total} benchmarks flagged"
                + (": " + ", ".join(f"{short(r['name'])} {r['change_pct']:+.2f} %" for r in flagged[:8])
-                  + (" ..." if len(flagged) > 8 else "") if flagged else "") + ".",
+                  + (" ..." if len(flagged) > 8 else "") if flagged else "") + "."
+               + (" A rebuild alone moves these beyond layout noise: the build floor below covers them."
+                  if flagged else ""),
                "",
                f"The build floor, per path x backing the spread (max - min) / median of both builds' "
                f"{len(sets[b].boots)} + {len(sets[v].boots)} boots pooled over every set ({len(pairs_all)}), is "

@@ -986,10 +986,18 @@ def test_a_control_is_met_only_when_exactly_its_rows_are_flagged():
     ck = report.control_check("known-cost", extra)
     assert ck[-1] is False and len(ck[4]) == 1 and "pin_fast" in ck[4][0]
     assert "MISSED" in "\n".join(report.control_lines(extra))
-    # the negative control: nothing may be flagged
-    assert report.control_check("aa-build", {"d": {"aa-build": rows(("pin_fast", False))}})[-1] is True
-    assert report.control_check("aa-build", {"d": {"aa-build": rows(("pin_fast", True))}})[-1] is False
     assert report.control_check("baseline", met) is None   # not a control
+
+
+def test_a_negative_control_may_flag_nothing(monkeypatch):
+    from pinlab import report
+    monkeypatch.setattr(report.variants, "conf", lambda v: {"control": ("^$", "nothing moves")})
+
+    def rows(flag):
+        return {"rows": [dict(name="gup_test.pin_fast/anon/size_kb:4096/ppc:1/vmas:1/write:1", significant=flag,
+                              change_pct=1.0)], "unit": "insn"}
+    assert report.control_check("neg", {"d": {"neg": rows(False)}})[-1] is True
+    assert report.control_check("neg", {"d": {"neg": rows(True)}})[-1] is False
 
 
 def test_the_peer_suites_answers_read_in_both_tap_dialects():
