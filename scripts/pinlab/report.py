@@ -494,8 +494,19 @@ def semantics_lines(run):
             if not role.endswith(".tap") and not role.startswith("semantics"):
                 continue
             with open(os.path.join(run.path, rel)) as f:
-                last = [x for x in f.read().splitlines() if x.startswith("semantics: ")]
-            rows.append(f"| {b['id']} | {role.removesuffix('.tap')} | {last[-1][11:] if last else 'no summary'} |")
+                text = f.read()
+            last = [x for x in text.splitlines() if x.startswith("semantics: ")]
+            if role.startswith("peer-"):
+                # a kselftest TAP (gup_longterm): its own counts, or its one SKIP line
+                from . import collect
+                cases = collect.peer_cases(text)
+                skip = re.search(r"^1\.\.0 # SKIP (.*)$", text, re.M)
+                n = {o: sum(1 for _, x, _ in cases if x == o) for o in ("ok", "not ok", "skip")}
+                out = (f"{n['ok']} passed, {n['not ok']} failed, {n['skip']} skipped" if cases
+                       else f"SKIP: {skip[1]}" if skip else "no summary")
+            else:
+                out = last[-1][11:] if last else "no summary"
+            rows.append(f"| {b['id']} | {role.removesuffix('.tap')} | {out} |")
     if not rows:
         return []
     return ["", "## Semantics", "",
