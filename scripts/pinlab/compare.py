@@ -28,13 +28,12 @@ import os
 import random
 import re
 import statistics
-import warnings
 
 from . import TOP, PinlabError, env, metrics, store
 from .names import short
 
 try:
-    from scipy.stats import mannwhitneyu, ttest_ind
+    from scipy.stats import mannwhitneyu
 except ImportError:  # pragma: no cover
     raise SystemExit("pinlab: needs python3-scipy (scripts/deps.sh)")
 

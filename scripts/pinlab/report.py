@@ -9,7 +9,7 @@ import os
 import re
 import statistics
 
-from . import PinlabError, compare, env, metrics, plots, store, variants
+from . import PinlabError, collect, compare, env, metrics, plots, store, variants
 from .names import parse_name, short
 
 
@@ -498,7 +498,6 @@ def semantics_lines(run):
             last = [x for x in text.splitlines() if x.startswith("semantics: ")]
             if role.startswith("peer-"):
                 # a kselftest TAP (gup_longterm): its own counts, or its one SKIP line
-                from . import collect
                 cases = collect.peer_cases(text)
                 skip = re.search(r"^1\.\.0 # SKIP (.*)$", text, re.M)
                 n = {o: sum(1 for _, x, _ in cases if x == o) for o in ("ok", "not ok", "skip")}
@@ -602,7 +601,6 @@ def peer_answer(outcome, msg, case=""):
 def peer_lines(run):
     """The peer suite of each variant's first boot: its counts, and its
     answers beside pinsem's on the cases both test; disagreements listed."""
-    from . import collect
     out, seen = [], set()
     for b in sorted(run.index.get("boots", []), key=lambda b: (b["boot"], b["mode"] != "deterministic")):
         rel, srel = b["files"].get("peer-gup-longterm.tap"), b["files"].get("semantics.tap")
