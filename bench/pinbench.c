@@ -71,10 +71,11 @@ static void bench(gbc_state *st, void *arg)
 		.write = (int)gbc_range(st, 3),
 	};
 	uint64_t get = 0, put = 0, pages = 0, calls = 0, n = 0;
-	uint64_t t, wall = 0, raw = 0, migrated = 0;
+	uint64_t t, wall = 0, raw = 0, migrated = 0, irqs = 0;
 	char why[PB_WHY] = "", why2[PB_WHY] = "";
 	int64_t pins0 = 0, leak;
 	bool pins = pb_pins_outstanding(&pins0) == 0;
+	bool irq_ok = true;
 	struct pb_sample s;
 	struct pb_ctx c;
 	bool insn = !strcmp(opts.unit, "instructions");
@@ -136,7 +137,7 @@ static void bench(gbc_state *st, void *arg)
 	 */
 	t = pb_now_ns();
 	while (gbc_keep_running(st)) {
-		uint64_t mig0 = 0, mig1 = 0;
+		uint64_t mig0 = 0, mig1 = 0, irq0 = 0, irq1 = 0;
 
 		if (k->bk->refresh) {
 			/* untimed: the probe times itself */
@@ -147,9 +148,17 @@ static void bench(gbc_state *st, void *arg)
 				      &mig0);
 		}
 		memset(&s, 0, sizeof(s));
+		/*
+		 * untimed: every interrupt taken during the pass (the timer
+		 * tick and what it runs); under -icount each one only adds
+		 * instructions to the window it lands in
+		 */
+		irq_ok = irq_ok && !pb_read_keyed("/proc/stat", "intr", &irq0);
 		r = c.pr->iterate(&c, &s, why);
 		if (r)
 			break;
+		irq_ok = irq_ok && !pb_read_keyed("/proc/stat", "intr", &irq1);
+		irqs += irq1 - irq0;
 		if (k->bk->refresh) {
 			pb_read_keyed("/proc/vmstat", "pgmigrate_success",
 				      &mig1);
@@ -204,6 +213,8 @@ static void bench(gbc_state *st, void *arg)
 	gbc_counter(st, "calls", (double)calls / (double)n, 0);
 	gbc_counter(st, "vmas", p.nvmas, 0);
 	gbc_counter(st, "mem_node", c.t.node, 0);
+	if (irq_ok)
+		gbc_counter(st, "irqs", (double)irqs / (double)n, 0);
 	if (k->bk->refresh)
 		gbc_counter(st, "migrated", (double)migrated / (double)n, 0);
 	if (k->overhead) {
