@@ -45,6 +45,31 @@ struct pb_case {
 static struct pb_opts opts;
 static int failures;
 
+/*
+ * Under -icount the timer tick comes every so many instructions: a short
+ * timed pass either holds one or not, and with the same untimed work
+ * between passes every repetition meets the tick at the same phase (all
+ * clean or all not, per boot). An untimed spin of a pseudo-random length
+ * (up to about a tick period at 250 Hz, from --seed: the same every boot
+ * of a seed) before each pass makes the phases independent, so the least
+ * of a boot's repetitions is the interrupt-free figure. Instructions only.
+ */
+static void phase_spin(void)
+{
+	static uint64_t x;
+	volatile uint64_t i;
+	uint64_t n;
+
+	if (!x)
+		x = opts.seed * 0x9e3779b97f4a7c15ull + 0x2545f4914f6cdd1dull;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	n = x % 1000000;
+	for (i = 0; i < n; i++)
+		;
+}
+
 static void fail_case(gbc_state *st, int r, const char *why)
 {
 	if (gbc_stopped(st))
@@ -71,10 +96,11 @@ static void bench(gbc_state *st, void *arg)
 		.write = (int)gbc_range(st, 3),
 	};
 	uint64_t get = 0, put = 0, pages = 0, calls = 0, n = 0;
-	uint64_t t, wall = 0, raw = 0, migrated = 0;
+	uint64_t t, wall = 0, raw = 0, migrated = 0, irqs = 0;
 	char why[PB_WHY] = "", why2[PB_WHY] = "";
 	int64_t pins0 = 0, leak;
 	bool pins = pb_pins_outstanding(&pins0) == 0;
+	bool irq_ok = true;
 	struct pb_sample s;
 	struct pb_ctx c;
 	bool insn = !strcmp(opts.unit, "instructions");
@@ -136,7 +162,7 @@ static void bench(gbc_state *st, void *arg)
 	 */
 	t = pb_now_ns();
 	while (gbc_keep_running(st)) {
-		uint64_t mig0 = 0, mig1 = 0;
+		uint64_t mig0 = 0, mig1 = 0, irq0 = 0, irq1 = 0, spun = 0;
 
 		if (k->bk->refresh) {
 			/* untimed: the probe times itself */
@@ -147,9 +173,24 @@ static void bench(gbc_state *st, void *arg)
 				      &mig0);
 		}
 		memset(&s, 0, sizeof(s));
+		if (insn) {
+			/* untimed, and not the harness's overhead either */
+			uint64_t t0 = pb_now_ns();
+
+			phase_spin();
+			spun = pb_now_ns() - t0;
+		}
+		/*
+		 * untimed: every interrupt taken during the pass (the timer
+		 * tick and what it runs); under -icount each one only adds
+		 * instructions to the window it lands in
+		 */
+		irq_ok = irq_ok && !pb_read_keyed("/proc/stat", "intr", &irq0);
 		r = c.pr->iterate(&c, &s, why);
 		if (r)
 			break;
+		irq_ok = irq_ok && !pb_read_keyed("/proc/stat", "intr", &irq1);
+		irqs += irq1 - irq0;
 		if (k->bk->refresh) {
 			pb_read_keyed("/proc/vmstat", "pgmigrate_success",
 				      &mig1);
@@ -163,7 +204,7 @@ static void bench(gbc_state *st, void *arg)
 		n++;
 		if (k->overhead) {
 			uint64_t t1 = pb_now_ns();
-			wall += t1 - t;
+			wall += t1 - t - spun;
 			r = c.pr->raw(&c, 1, why);
 			t = pb_now_ns();
 			raw += t - t1;
@@ -204,6 +245,8 @@ static void bench(gbc_state *st, void *arg)
 	gbc_counter(st, "calls", (double)calls / (double)n, 0);
 	gbc_counter(st, "vmas", p.nvmas, 0);
 	gbc_counter(st, "mem_node", c.t.node, 0);
+	if (irq_ok)
+		gbc_counter(st, "irqs", (double)irqs / (double)n, 0);
 	if (k->bk->refresh)
 		gbc_counter(st, "migrated", (double)migrated / (double)n, 0);
 	if (k->overhead) {

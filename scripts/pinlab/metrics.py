@@ -32,6 +32,7 @@ METRICS = {m.name: m for m in [
     Metric("clat_p99_us", "us", True, "fio completion latency p99 us"),
     Metric("sys_cpu_pct", "%", True, "fio system CPU %"),
     Metric("migrated", "count", True, "pages migrated per pass"),
+    Metric("irqs", "count", True, "interrupts taken per pass (/proc/stat intr around it, untimed)"),
 ]}
 
 # (kind of set, mode) -> its primary metric (what a table, plot or flag shows)

@@ -416,26 +416,44 @@ def control_lines(by_set):
 def cv_lines(sets, metric):
     """Each set's coefficient of variation over its repetitions (stdev /
     mean of the metric, per benchmark): median, 90th percentile, largest,
-    and how many benchmarks are within 1 %."""
-    rows = []
+    and how many benchmarks are within 1 %. Where pinbench counted the
+    interrupts of each pass (its irqs counter), also how many repetitions
+    took one and how many boot figures (their least repetition) did."""
+    rows, irq_seen = [], False
     for label, ref in sorted(sets.items()):
-        cvs = []
+        cvs, reps, hit, figs, fig_hit = [], 0, 0, 0, 0
         for b in (ref.boots or [ref]):
             for name, bs in store.load_gbench(b.path, env.mode_of(b))[1].items():
                 vals = [x[metric] for x in bs if metric in x]
                 if len(vals) > 1 and statistics.mean(vals):
                     cvs.append(statistics.stdev(vals) / statistics.mean(vals) * 100)
+                withirq = [x for x in bs if metric in x and "irqs" in x]
+                if withirq:
+                    reps += len(withirq)
+                    hit += sum(x["irqs"] > 0 for x in withirq)
+                    figs += 1
+                    fig_hit += min(withirq, key=lambda x: x[metric])["irqs"] > 0
         if cvs:
             cvs.sort()
+            irq = f" {hit} of {reps} | {fig_hit} of {figs} |" if reps else " - | - |"
+            irq_seen = irq_seen or bool(reps)
             rows.append(f"| {label} | {len(cvs)} | {statistics.median(cvs):.2f} % | "
                         f"{cvs[int(0.9 * (len(cvs) - 1))]:.2f} % | {cvs[-1]:.2f} % | "
-                        f"{sum(c <= 1 for c in cvs)} |")
+                        f"{sum(c <= 1 for c in cvs)} |" + irq)
     if not rows:
         return []
-    return ["", "## Spread within a boot", "",
-            f"Coefficient of variation of `{metric}` over each benchmark's repetitions, per boot.", "",
-            "| set | benchmarks x boots | median CV | 90th percentile | largest | within 1 % |",
-            "|---|---|---|---|---|---|"] + rows
+    head = "| set | benchmarks x boots | median CV | 90th percentile | largest | within 1 % |"
+    rule = "|---|---|---|---|---|---|"
+    text = f"Coefficient of variation of `{metric}` over each benchmark's repetitions, per boot."
+    if irq_seen:
+        head += " repetitions that took an interrupt | boot figures that did |"
+        rule += "---|---|"
+        text += (" pinbench counts the interrupts of each timed pass (/proc/stat `intr`, read around it, "
+                 "untimed); under -icount an interrupt only adds instructions to the pass it lands in, "
+                 "which is why a deterministic boot's figure is its least repetition.")
+    else:
+        rows = [r.rsplit(" - | - |", 1)[0] for r in rows]
+    return ["", "## Spread within a boot", "", text, "", head, rule] + rows
 
 
 def calibration_lines(run, mode):

@@ -1010,3 +1010,26 @@ def test_the_peer_suites_answers_read_in_both_tap_dialects():
     m = "R/W longterm GUP pin in MAP_SHARED file mapping ... with memfd"
     assert report.peer_answer("ok", m, m) == "pinned" and report.peer_answer("skip", "x", m) is None
     assert report.peer_answer("ok", "x", "R/W ... with tmpfile") is None           # /tmp's fs: not known
+
+
+def test_the_spread_table_says_which_boot_figures_took_an_interrupt(tmp_path):
+    from types import SimpleNamespace
+    from pinlab import report
+    d = gbench([1100.0, 1156.0, 1100.0])
+    for b, irqs in zip(d["benchmarks"], (0, 1, 2)):
+        b["irqs"] = irqs
+    write(str(tmp_path / "a.json"), d)
+    ref = SimpleNamespace(path=str(tmp_path / "a.json"), boots=None, rec=None)
+    md = "\n".join(report.cv_lines({"s": ref}, "ns_per_page"))
+    # three repetitions, two took an interrupt; the boot's least figure
+    # (1100, the first) took none
+    assert "| s | 1 |" in md and "2 of 3 | 0 of 1 |" in md
+    assert "interrupt" in md
+    d["benchmarks"][0]["irqs"] = 3
+    d["benchmarks"][2]["ns_per_page"] = 1200.0
+    write(str(tmp_path / "a.json"), d)
+    assert "3 of 3 | 1 of 1 |" in "\n".join(report.cv_lines({"s": ref}, "ns_per_page"))
+    # a run from before the counter: the table as it was
+    write(str(tmp_path / "a.json"), gbench([1.0, 2.0]))
+    md = "\n".join(report.cv_lines({"s": ref}, "ns_per_page"))
+    assert "interrupt" not in md and md.splitlines()[-1].endswith("| 0 |")
