@@ -3,6 +3,9 @@
 # Usage: scripts/lab build VARIANT[@BASE] [--force | --cached]
 # Prints the kernel directory (bzImage, config, build log) on its last line;
 # --cached builds nothing: exit 0 and the directory when it is built, else 3.
+# PINLAB_TREE=DIR (scripts/lab run/review --tree: a read-only snapshot of a
+# user's kernel tree, PINLAB_TREE_ID its identity) builds the variant's
+# series on that tree instead of the base's source, with the base's config.
 #
 # One source tree and one build directory per config: switching variants puts
 # back the files the last series touched and applies the new series, so make
@@ -39,7 +42,10 @@ have="$VERSION_USED" sha="$SHA256"
 # 2. the config: Debian's own (pinned, committed), modules off, the lab's fragment
 frag="$kp/lab.config"
 dsha="$CONFIG_SHA256" # checked by fetch_base
-cfg_hash="$(printf '%s\n%s\n' "$sha" "$dsha" | cat - "$frag" | sha256sum | cut -c1-16)"
+tree="${PINLAB_TREE:-}" tree_id="${PINLAB_TREE_ID:-}"
+[ -z "$tree" ] || [ -f "$tree/Makefile" ] || die "tree $tree: no Makefile (not a kernel tree)"
+cfg_hash="$(printf '%s\n%s\n%s' "$sha" "$dsha" "${tree:+tree $tree_id
+}" | cat - "$frag" | sha256sum | cut -c1-16)"
 work="$cache/work-$cfg_hash"
 src="$work/src" build="$work/build"
 
@@ -61,7 +67,7 @@ if [ -f "$out/bzImage" ] && [ "$force" -eq 0 ]; then
 fi
 # --cached: say whether it is built, build nothing
 [ "$cached_only" -eq 0 ] || { say "$variant: not built yet ($out)"; exit 3; }
-pristine="$(unpack_base)"
+if [ -n "$tree" ]; then pristine="$tree"; else pristine="$(unpack_base)"; fi
 if [ ! -f "$work/.ready" ]; then
 	say "new config $cfg_hash: copying the source tree and configuring (a full build follows)"
 	rm -rf "$work"
@@ -134,6 +140,10 @@ cp "$build/System.map" "$out.tmp/"
 	echo "base_name: $base_name"
 	echo "description: $DESCRIPTION"
 	echo "reproduces: $REPRODUCES"
+	if [ -n "$tree" ]; then
+		echo "tree: $tree_id"
+		echo "tree_config_from: $PACKAGE $have (the nearest base)"
+	fi
 	echo "base: $PACKAGE $have sha256 $sha"
 	echo "base_pinned: $PACKAGE $VERSION"
 	echo "base_suite: $SUITE"

@@ -736,6 +736,9 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
           with_plots=True, command=None):
     """Write the report files; returns a one-line summary."""
     run = store.open_run(run_path.rstrip("/"))
+    from . import review
+    if review.overlay_of(run.path):
+        review.use_overlay(review.overlay_of(run.path))   # its prefixes are variants of its own
     mode, sets, fio, modes = pick_sets(run, mode_arg)
     metric = metrics.for_mode(metric or "ns_per_page", mode)
     metrics.get(metric)
@@ -766,6 +769,13 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
           f"Made by `{command or 'scripts/lab report ' + run.id}` from the files in this directory."]
     md += setup_lines(run, mode, unit, metric, modes, base, sets, fio)
     txt_summary = []
+    review_txt = None
+    if review.load(run.path) and base:
+        rmd, review_txt = review.sections(run, sets, placement_sets(run, mode), metric, unit, alpha, floor)
+        md += rmd
+        with open(os.path.join(run.path, "review", "reproduce.sh"), "w") as f:
+            f.write(review.reproduce(run, review.load(run.path)))
+        os.chmod(os.path.join(run.path, "review", "reproduce.sh"), 0o755)
     if base and len(sets) > 1:
         others = sorted({ref_of(v, sets) for v in results} - {base})
         md += ["", f"## Against {base}" + "".join(f", and against {o}" for o in others), ""]
@@ -847,5 +857,7 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
     with open(os.path.join(run.path, "report.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     with open(os.path.join(run.path, "report.txt"), "w") as f:
-        f.write("\n".join(text_version(md, run.id, mode, unit, base, txt_summary)) + "\n")
+        # a review's text is the part to paste into a reply: 80 columns
+        f.write("\n".join(review_txt if review_txt is not None else
+                          text_version(md, run.id, mode, unit, base, txt_summary)) + "\n")
     return f"report: {run.path}/report.md, report.txt, {len(results)} comparison(s), {len(made)} plot(s)"

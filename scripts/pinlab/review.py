@@ -1,0 +1,410 @@
+"""scripts/lab review: what each patch of a series does to each pin path.
+
+A front door over the lab's stages, not a second copy of them: the series
+(git format-patch files, or one mbox as a mail archive gives it) becomes
+one lab variant per cumulative prefix (p01 = patch 1, p02 = patches 1-2,
+...) on the base, written under the run's review/kernel-patches/ (symlinks
+to the base's own files, the series copied in), and one lab run measures
+the base's baseline and every prefix; each prefix after the first builds
+incrementally (an mm/ patch in seconds).  The report then judges every
+patch against the prefix before it by the lab's rule (disjoint boots,
+beyond the noise threshold: committed A/A floors of the base), and the
+series as a whole against the base.
+
+A patch that does not apply (to the base with the patches before it that
+did) is reported as such and left out of the later prefixes; a prefix that
+does not build or panics is reported, and the later ones still run.
+The semantics tables run on every prefix as observations: a row whose
+outcome changes from one prefix to the next is a change the patch made (a
+new refusal, a new acceptance), not a failed boot."""
+import argparse
+import email
+import email.policy
+import hashlib
+import json
+import mailbox
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+from . import TOP, PinlabError, compare, store, variants
+
+PREFIX = re.compile(r"^p(\d\d)$")
+
+
+def subject_of(msg):
+    """The patch's subject without its [PATCH n/m] tag."""
+    s = " ".join(str(msg.get("Subject", "")).split())
+    return re.sub(r"^(\[[^\]]*\]\s*)+", "", s).strip()
+
+
+def is_patch(text):
+    return re.search(r"^--- \S", text, re.M) is not None and re.search(r"^\+\+\+ \S", text, re.M) is not None
+
+
+def split_series(paths):
+    """[{subject, text, source}] from patch files and mboxes, in order.  A
+    file with several 'From ' separators is an mbox; a message without a
+    diff (a cover letter) is left out; a series with no patch at all is an
+    error."""
+    out = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8", errors="surrogateescape") as f:
+                text = f.read()
+        except OSError as e:
+            raise PinlabError(f"review: {path}: {e.strerror}") from None
+        froms = len(re.findall(r"^From \S+ ", text, re.M))
+        if froms > 1:
+            msgs = [(m, m.get_payload(decode=False)) for m in mailbox.mbox(path, create=False)]
+            items = []
+            for m, body in msgs:
+                body = body if isinstance(body, str) else ""
+                items.append((subject_of(m), body, m.as_string()))
+        else:
+            m = email.message_from_string(text, policy=email.policy.compat32)
+            items = [(subject_of(m) or os.path.basename(path), text, text)]
+        found = [(s, full) for s, body, full in items if is_patch(body)]
+        if not found:
+            raise PinlabError(f"review: {path}: no patch in it (no '--- a/...' / '+++ b/...' lines)")
+        out += [dict(subject=s or os.path.basename(path), text=full, source=path) for s, full in found]
+    return out
+
+
+def touched(text):
+    return [re.sub(r"^[^/]*/", "", m) for m in re.findall(r"^\+\+\+ (\S+)", text, re.M) if m != "/dev/null"] + \
+        [re.sub(r"^[^/]*/", "", m) for m in re.findall(r"^--- (\S+)", text, re.M) if m != "/dev/null"]
+
+
+def pristine(base):
+    """The base's unpacked, read-only source tree (fetched by the lab)."""
+    cmd = f'. "{TOP}/scripts/lib.sh"; use_base "$1"; fetch_base; unpack_base'
+    p = subprocess.run(["bash", "-c", cmd, "review", base], capture_output=True, text=True)
+    if p.returncode or not p.stdout.strip():
+        raise PinlabError(f"review: base {base}: its source could not be fetched ({p.stderr.strip()[-200:]})")
+    return p.stdout.strip().splitlines()[-1]
+
+
+def check_applies(src, first, series):
+    """Which patches of the series apply, in order, to src with the
+    instrumentation (first) and the earlier patches that applied: checked
+    on a scratch copy of the files they touch.  Returns [None | why]."""
+    files = sorted({f for t in first + [p["text"] for p in series] for f in touched(t)})
+    with tempfile.TemporaryDirectory(prefix="pinlab-review-") as tmp:
+        for f in files:
+            if os.path.isfile(os.path.join(src, f)):
+                os.makedirs(os.path.dirname(os.path.join(tmp, f)), exist_ok=True)
+                shutil.copy(os.path.join(src, f), os.path.join(tmp, f))
+                os.chmod(os.path.join(tmp, f), 0o644)
+
+        def apply(text, dry):
+            return subprocess.run(["patch", "-s", "-p1", "-N", "-r", "-", "--no-backup-if-mismatch", "-d", tmp]
+                                  + (["--dry-run"] if dry else []), input=text, capture_output=True, text=True)
+        for t in first:
+            r = apply(t, False)
+            if r.returncode:
+                raise PinlabError("review: the lab's instrumentation does not apply to this tree")
+        out = []
+        for p in series:
+            r = apply(p["text"], True)
+            if r.returncode:
+                why = (r.stdout + r.stderr).strip().splitlines()
+                out.append("does not apply" + (f" ({why[0][:120]})" if why else ""))
+                continue
+            apply(p["text"], False)
+            out.append(None)
+        return out
+
+
+def slug(subject):
+    s = re.sub(r"[^a-z0-9]+", "-", subject.lower()).strip("-")
+    return s[:52].rstrip("-") or "patch"
+
+
+def write_overlay(root, base, series, status):
+    """review/kernel-patches/: every base as symlinks to kernel-patches/,
+    the reviewed base's files as symlinks, its series copied under
+    series/, and one variant pNN per patch that applies (the prefix up to
+    it).  Returns the labels of the prefixes, in order."""
+    real = variants.ROOT
+    os.makedirs(root)
+    for b in os.listdir(real):
+        if not os.path.isdir(os.path.join(real, b)):
+            continue
+        if b != base:
+            os.symlink(os.path.relpath(os.path.join(real, b), root), os.path.join(root, b))
+            continue
+        d = os.path.join(root, b)
+        os.makedirs(os.path.join(d, "series"))
+        for x in os.listdir(os.path.join(real, b)):
+            os.symlink(os.path.relpath(os.path.join(real, b, x), d), os.path.join(d, x))
+    d = os.path.join(root, base)
+    inst = variants.conf(f"instrumentation@{base}").get("SERIES", "").split()
+    applied, labels = [], []
+    n = len(series)
+    for i, (p, why) in enumerate(zip(series, status), 1):
+        fname = f"{i:04d}-{slug(p['subject'])}.patch"
+        with open(os.path.join(d, "series", fname), "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(p["text"])
+        p.update(n=i, file=f"series/{fname}", sha256=hashlib.sha256(p["text"].encode("utf-8", "surrogateescape"))
+                 .hexdigest(), status=why or "applies")
+        if why:
+            continue
+        applied.append(f"series/{fname}")
+        name = f"p{i:02d}"
+        os.makedirs(os.path.join(d, name))
+        subj = p["subject"].replace('"', "'").replace("$", "").replace("`", "'")
+        with open(os.path.join(d, name, "variant.conf"), "w") as f:
+            f.write(f"# review prefix {i}/{n}: the base with the series' patches 1-{i} that apply\n"
+                    f'DESCRIPTION="patch {i}/{n}: {subj}"\n'
+                    f'REPRODUCES="the reviewed series up to patch {i} ({len(applied)} applied)"\n'
+                    f'SERIES="{" ".join(inst + applied)}"\n'
+                    'SEMANTICS="observe"\n')
+        p["variant"] = variants.label(name, base)
+        labels.append(p["variant"])
+    return labels
+
+
+def parse(argv):
+    ap = argparse.ArgumentParser(prog="scripts/lab review", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("series", nargs="+", metavar="SERIES",
+                    help="patch files (git format-patch) in order, or one mbox")
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--base", help="the base the series applies to: kernel-patches/BASE")
+    g.add_argument("--tree", metavar="DIR", help="a kernel tree the series applies to (a source directory or a git "
+                                                 "checkout, never written): built with the nearest base's "
+                                                 "instrumentation and Debian config")
+    ap.add_argument("--matrix", default="review", help="lab/matrices/NAME.toml (default review: focused)")
+    ap.add_argument("--boots", type=int, default=1,
+                    help="deterministic boots per prefix (default 1: the committed A/A floors of the base are "
+                         "the noise threshold)")
+    ap.add_argument("--id")
+    ap.add_argument("--parallel", type=int, default=0)
+    ap.add_argument("--allow-dirty", action="store_true")
+    return ap.parse_args(argv)
+
+
+def main(argv=None):
+    from . import labrun
+    a = parse(argv)
+    try:
+        series = split_series(a.series)
+        if a.tree:
+            from . import tree
+            a.base, src, ident, _ = tree.prepare(a.tree, a.allow_dirty)
+            print(f"lab: review: tree {ident}: base {a.base}", file=sys.stderr)
+        else:
+            variants.patches(a.base)
+            src, ident = pristine(a.base), None
+        status = check_applies(src, [open(os.path.join(variants.patches(a.base), f)).read() for f in
+                                                  variants.conf(f"instrumentation@{a.base}")["SERIES"].split()],
+                               series)
+        if all(status):
+            raise PinlabError(f"review: no patch of the series applies to base {a.base}: "
+                              + "; ".join(f"{i}: {w}" for i, w in enumerate(status, 1)))
+    except PinlabError as e:
+        print(f"lab: {e}", file=sys.stderr)
+        return 2
+    for i, (p, why) in enumerate(zip(series, status), 1):
+        print(f"lab: review: patch {i}/{len(series)}: {p['subject']}" + (f": {why}, left out" if why else ""),
+              file=sys.stderr)
+    rid = a.id or time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-review"
+    out = os.path.join(os.environ.get("PINLAB_RESULTS") or os.path.join(TOP, "results"), rid)
+    if os.path.exists(out):
+        print(f"lab: review: {out} exists; pick another --id", file=sys.stderr)
+        return 2
+    root = os.path.join(out, "review", "kernel-patches")
+    try:
+        labels = write_overlay(root, a.base, series, status)
+        meta = dict(base=a.base, tree=ident, command="scripts/lab review " + " ".join(sys.argv[2:] if argv is None else argv),
+                    patches=[{k: p.get(k) for k in ("n", "subject", "file", "sha256", "status", "variant", "source")}
+                             for p in series])
+        with open(os.path.join(out, "review", "review.json"), "w") as f:
+            json.dump(meta, f, indent=1)
+            f.write("\n")
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    use_overlay(root)
+    run_argv = ["--variants", ",".join([f"baseline@{a.base}"] + labels), "--matrix", a.matrix, "--deterministic",
+                "--boots", str(a.boots), "--id", rid, "--review"]
+    run_argv += ["--parallel", str(a.parallel)] if a.parallel else []
+    run_argv += ["--tree", a.tree] if a.tree else []
+    run_argv += ["--allow-dirty"] if a.allow_dirty else []
+    rc = labrun.main(run_argv)
+    if rc == 2 and os.listdir(out) == ["review"]:
+        shutil.rmtree(out)   # the plan refused: nothing was run, nothing is left
+        return rc
+    if any(status):
+        print(f"lab: review: {sum(map(bool, status))} patch(es) did not apply (see the report)", file=sys.stderr)
+        return rc or 1
+    return rc
+
+
+def use_overlay(root):
+    """Variants are read from a review's kernel-patches/ from now on (this
+    process and the build scripts it starts)."""
+    variants.ROOT = root
+    os.environ["PINLAB_PATCHES"] = root
+
+
+def overlay_of(run_path):
+    root = os.path.join(run_path, "review", "kernel-patches")
+    return root if os.path.isdir(root) else None
+
+
+# ---- the report's review part ---------------------------------------------
+
+def load(run_path):
+    path = os.path.join(run_path, "review", "review.json")
+    return store.load_json(path) if os.path.exists(path) else None
+
+
+def prefix_chain(meta, measured):
+    """[(patch, previous measured label, its label or None)] in series order:
+    each patch that applied and was measured, against the last measured
+    prefix before it (the base's baseline at first)."""
+    prev, out = f"baseline@{meta['base']}" if meta["base"] != variants.DEFAULT_BASE else "baseline", []
+    for p in meta["patches"]:
+        v = p.get("variant")
+        if v and v in measured:
+            out.append((p, prev, v))
+            prev = v
+        else:
+            out.append((p, prev, None))
+    return out
+
+
+def flagged(res):
+    return sorted((r for r in res["rows"] if r["significant"]), key=lambda r: -abs(r["change_pct"]))
+
+
+def row_text(r, unit_short="insn/page"):
+    return (f"{compare.short(r['name'])}: {r['median_a']:.1f} -> {r['median_b']:.1f} {unit_short} "
+            f"({r['change_pct']:+.1f} %, noise {r['noise_pct']:.2f} %)")
+
+
+def per_call(res_call, name):
+    for r in res_call["rows"]:
+        if r["name"] == name:
+            return r
+    return None
+
+
+def semantic_changes(run, va, vb):
+    """[(case, before, after)] of every semantics table where boot 1 of vb
+    differs from boot 1 of va."""
+    from .report import tap_outcomes
+    out = []
+    for table in ("semantics", "semantics-xfs"):
+        pa = os.path.join(run.path, store.boot_id(va, "deterministic", 1), f"{table}.tap")
+        pb = os.path.join(run.path, store.boot_id(vb, "deterministic", 1), f"{table}.tap")
+        if not (os.path.exists(pa) and os.path.exists(pb)):
+            continue
+        a, b = tap_outcomes(pa), tap_outcomes(pb)
+        for k in sorted(set(a) & set(b)):
+            if a[k] != b[k]:
+                out.append((f"{k[0]}" + (" (xfs)" if table.endswith("xfs") else ""), a[k], b[k]))
+    return out
+
+
+def sections(run, sets, psets, metric, unit, alpha, floor):
+    """The review's markdown, its 80-column text and reproduce.sh."""
+    meta = load(run.path)
+    measured = set(sets)
+    failed = {b["variant"]: "; ".join(b.get("reasons", [])) for b in run.index.get("boots", [])
+              if b.get("verdict") == "failed"}
+    built_failed = {v: why for v, why in run.index.get("failed", {}).items()} if isinstance(
+        run.index.get("failed"), dict) else {}
+    md = ["", "## Review: patch by patch", "",
+          f"Series of {len(meta['patches'])} patch(es) on base {meta['base']}; each patch against the prefix "
+          "before it (the base's baseline first), by the lab's rule: a change is flagged when the boots are "
+          "disjoint and it exceeds the noise threshold (the larger of 0.5 %, the run's own boot spread and the "
+          "base's committed A/A floors of that path x backing). Figures: instructions per page pinned "
+          "(deterministic: QEMU -icount, a guest under TCG, not hardware time).", ""]
+    txt = [f"pinlab review: {len(meta['patches'])} patch(es) on {meta['base']}", ""]
+    all_sets = {"default": sets, **psets}
+    for p, prev, v in prefix_chain(meta, measured):
+        head = f"### Patch {p['n']}: {p['subject']}"
+        md += [head, ""]
+        txt += textwrap.wrap(f"[{p['n']}/{len(meta['patches'])}] {p['subject']}", 80) 
+        if p["status"] != "applies":
+            md += [f"Not measured: {p['status']}; the later patches are measured without it.", ""]
+            txt += [f"  not measured: {p['status']}", ""]
+            continue
+        if not v:
+            why = built_failed.get(p["variant"]) or failed.get(p["variant"]) or "no result set"
+            md += [f"Not measured: {why}.", ""]
+            txt += textwrap.wrap(f"not measured: {why}", 78, initial_indent="  ", subsequent_indent="  ") + [""]
+            continue
+        md.append(f"Against {prev}:")
+        lines = []
+        for sname, ss in all_sets.items():
+            if prev not in ss or v not in ss:
+                continue
+            res = compare.result(ss[prev], ss[v], metric, alpha, floor)
+            rc = compare.result(ss[prev], ss[v], metric.replace("per_page", "per_call"), alpha, floor) \
+                if "per_page" in metric else None
+            for r in flagged(res):
+                c = per_call(rc, r["name"]) if rc else None
+                extra = (f"; per call {c['median_a']:.1f} -> {c['median_b']:.1f}" if c else "")
+                lines.append((abs(r["change_pct"]), f"{row_text(r)}{extra}" + (f" [set {sname}]" if sname !=
+                                                                                  "default" else "")))
+        lines.sort(key=lambda x: -x[0])
+        md += [""] + ([f"- {t}" for _, t in lines] or ["- nothing beyond the noise threshold"])
+        txt += [f"  {t}" for t in wrap_items([t for _, t in lines[:8]] or ["nothing beyond the noise threshold"])]
+        if len(lines) > 8:
+            txt.append(f"  ... {len(lines) - 8} more in review.md")
+        sem = semantic_changes(run, prev, v)
+        md += [""] + ([f"- semantics: {c}: {a} -> {b}" for c, a, b in sem] or ["- semantics: unchanged"]) + [""]
+        txt += [f"  semantics: {c}: {a} -> {b}" for c, a, b in sem] or ["  semantics: unchanged"]
+        txt.append("")
+    # the series as a whole
+    last = [v for _, _, v in prefix_chain(meta, measured) if v]
+    base = prefix_chain(meta, measured)[0][1]
+    if last and base in sets:
+        res = compare.result(sets[base], sets[last[-1]], metric, alpha, floor)
+        fl = flagged(res)
+        md += ["### The series as a whole", "", f"{last[-1]} against {base}: {len(fl)} of {len(res['rows'])} "
+               "benchmarks flagged" + (":" if fl else "."), ""] + [f"- {row_text(r)}" for r in fl[:15]] + [""]
+        txt += [f"Whole series vs {base}: {len(fl)} of {len(res['rows'])} flagged"] + \
+            [f"  {t}" for t in wrap_items([row_text(r) for r in fl[:8]])] + [""]
+    txt += textwrap.wrap(f"Measured by pinlab (QEMU TCG -icount: instructions, not time; run {run.id}; "
+                         f"reproduce: review/reproduce.sh).", 80)
+    return md, txt
+
+
+def wrap_items(items):
+    out = []
+    for t in items:
+        out += textwrap.wrap(t, 76, subsequent_indent="  ")
+    return out
+
+
+def reproduce(run, meta):
+    """reproduce.sh: the commands, the base's package and config, the
+    patches' hashes."""
+    base = variants.base(meta["base"])
+    man = store.read_kv(os.path.join(run.path, "manifest.txt"))
+    lines = ["#!/usr/bin/env bash", f"# Reproduce pinlab review {run.id} from a pinlab checkout at "
+             f"{man.get('pinlab', '?')}.", "set -euo pipefail",
+             f"# base: {base.get('PACKAGE', '?')} {base.get('VERSION', '?')} sha256 {base.get('SHA256', '?')}",
+             f"# config: {base.get('CONFIG', '?')} sha256 {base.get('CONFIG_SHA256', '?')}",
+             f"# qemu: {man.get('qemu', '?')}", "here=\"$(cd \"$(dirname \"$0\")\" && pwd)\"",
+             "# the series, as reviewed (sha256):"]
+    files = []
+    for p in meta["patches"]:
+        lines.append(f"#   {p['sha256']}  {p['file']}  ({p['status']})")
+        files.append(f"\"$here/kernel-patches/{meta['base']}/{p['file']}\"")
+    lines += ["cd \"${PINLAB:-.}\"",
+              "sha256sum -c <<EOF"] + [f"{p['sha256']}  {os.path.join('results', run.id, 'review', 'kernel-patches', meta['base'], p['file'])}"
+                                        for p in meta["patches"]] + ["EOF",
+              f"scripts/lab review --base {meta['base']} --matrix {run.index.get('matrix', 'review')} "
+              f"--id \"${{1:-{run.id}-again}}\" \\", "    " + " \\\n    ".join(files)]
+    return "\n".join(lines) + "\n"
