@@ -119,6 +119,9 @@ mkdir -p "$out.tmp"
 say "$variant: building bzImage (make -j$(nproc); a full build takes minutes, mm/ only seconds)"
 t0="$(date +%s)"
 export CCACHE_DIR="$cache/ccache"
+# paths under the cache hashed relative to the build directory: another
+# work tree of the same sources (a user's tree, a bisection) hits the cache
+export CCACHE_BASEDIR="$cache"
 # progress: steps so far of the last full build's count (kept per config)
 total="$(cat "$work/steps" 2>/dev/null || echo '?')"
 if ! make -C "$src" O="$build" -j"$(nproc)" CC="ccache gcc" bzImage 2>&1 |

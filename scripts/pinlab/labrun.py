@@ -480,7 +480,7 @@ def run(p):
     if p.get("tree"):
         index["tree"] = {k: p["tree"][k] for k in ("path", "id", "version", "base")}
     # the plan as it was: the matrix and the VM table travel with the results
-    shutil.copy(os.path.join(plan.LAB, "matrices", f"{p['matrix']['name']}.toml"), os.path.join(out, "matrix.toml"))
+    shutil.copy(p["matrix"]["path"], os.path.join(out, "matrix.toml"))
     shutil.copy(os.path.join(plan.LAB, "vm.toml"), os.path.join(out, "vm.toml"))
     try:
         kernels, failed = build_all(p, out)

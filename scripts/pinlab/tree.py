@@ -84,13 +84,18 @@ def identity(tree, allow_dirty=False):
     return f"directory sha256 {h.hexdigest()}"
 
 
+def snapshot_dir(ident):
+    """(the snapshot's src directory for this identity, whether it is made)."""
+    d = os.path.join(CACHE, f"tree-{hashlib.sha256(ident.encode()).hexdigest()[:16]}")
+    return os.path.join(d, "src"), os.path.exists(os.path.join(d, ".done"))
+
+
 def snapshot(tree, ident):
     """A read-only copy of the tree (without .git) under the cache, made
     once per identity: what the build reads as its pristine source."""
-    key = hashlib.sha256(ident.encode()).hexdigest()[:16]
-    d = os.path.join(CACHE, f"tree-{key}")
-    src = os.path.join(d, "src")
-    if os.path.exists(os.path.join(d, ".done")):
+    src, done = snapshot_dir(ident)
+    d = os.path.dirname(src)
+    if done:
         return src
     if os.path.exists(d):
         subprocess.run(["chmod", "-R", "u+w", d], check=False)
@@ -115,23 +120,32 @@ def snapshot(tree, ident):
     return src
 
 
-def prepare(tree, allow_dirty=False):
+def prepare(tree, allow_dirty=False, ident=None):
     """(base, snapshot dir, identity line, version) of a user's tree, and
     the environment the build reads it from; the instrumentation of the base
-    must apply to it (one line of error otherwise)."""
+    must apply to it (one line of error otherwise).  A snapshot the lab made
+    (CACHE/tree-*/src) is its own identity; ident: the caller's name for
+    the content (a bisection's commit)."""
     tree = os.path.abspath(tree)
     ver = version(tree)
     base, exact = nearest_base(ver)
-    ident = f"{identity(tree, allow_dirty)} version {ver} at {tree}"
-    src = snapshot(tree, ident)
+    mine = os.path.join(os.path.dirname(tree), "ident")
+    if os.path.basename(tree) == "src" and os.path.exists(os.path.join(os.path.dirname(tree), ".done")):
+        with open(mine) as f:
+            ident = f.read().strip()
+    else:
+        # the content's name, not where it lies: the same commit or the same
+        # files anywhere share one snapshot, one work tree and the kernels
+        ident = f"{ident or identity(tree, allow_dirty)} version {ver}"
     from .review import check_applies
     inst = [open(os.path.join(variants.patches(base), f)).read()
             for f in variants.conf(f"instrumentation@{base}")["SERIES"].split()]
     try:
-        check_applies(src, inst, [])
+        check_applies(tree, inst, [])   # read from the tree, tried on a scratch copy
     except PinlabError:
         what = f"the {base} instrumentation" if exact else f"no instrumentation for {ver}: the nearest base's ({base})"
         raise PinlabError(f"--tree {tree}: {what} does not apply to it") from None
+    src = snapshot(tree, ident)
     os.environ["PINLAB_TREE"] = src
     os.environ["PINLAB_TREE_ID"] = ident
     return base, src, ident, ver
