@@ -89,7 +89,7 @@ if [ ! -f "$hist/.done" ]; then
 	export GIT_COMMITTER_DATE="2026-01-01T00:00:00Z"
 	git -C "$hist" init -q -b main
 	echo ".done" >"$hist/.git/info/exclude"
-	git -C "$hist" add -A
+	git -C "$hist" add -f -A   # Debian's linux-source .gitignore ignores the top level
 	git -C "$hist" commit -qm "linux-source-6.1 as Debian ships it"
 	git -C "$hist" tag good
 	(cd "$hist" && patch -s -p1 <"$tmp/0002-comment.patch")
