@@ -328,11 +328,15 @@ def sections(run, sets, psets, metric, unit, alpha, floor):
           "disjoint and it exceeds the noise threshold (the larger of 0.5 %, the run's own boot spread and the "
           "base's committed A/A floors of that path x backing). Figures: instructions per page pinned "
           "(deterministic: QEMU -icount, a guest under TCG, not hardware time).", ""]
-    txt = [f"pinlab review: {len(meta['patches'])} patch(es) on {meta['base']}", ""]
+    on = f"tree {meta['tree']} (base {meta['base']})" if meta.get("tree") else f"base {meta['base']}"
+    txt = textwrap.wrap(f"pinlab review: {len(meta['patches'])} patch(es) on {on}", 80) + [""]
     all_sets = {"default": sets, **psets}
+    summary = dict(run=run.id, on=on, patches=[])
     for p, prev, v in prefix_chain(meta, measured):
         head = f"### Patch {p['n']}: {p['subject']}"
         md += [head, ""]
+        entry = dict(n=p["n"], subject=p["subject"], status=p["status"], flagged=[], semantics=[])
+        summary["patches"].append(entry)
         txt += textwrap.wrap(f"[{p['n']}/{len(meta['patches'])}] {p['subject']}", 80) 
         if p["status"] != "applies":
             md += [f"Not measured: {p['status']}; the later patches are measured without it.", ""]
@@ -341,6 +345,7 @@ def sections(run, sets, psets, metric, unit, alpha, floor):
         if not v:
             why = built_failed.get(p["variant"]) or failed.get(p["variant"]) or "no result set"
             md += [f"Not measured: {why}.", ""]
+            entry["status"] = f"not measured: {why}"
             txt += textwrap.wrap(f"not measured: {why}", 78, initial_indent="  ", subsequent_indent="  ") + [""]
             continue
         md.append(f"Against {prev}:")
@@ -352,6 +357,10 @@ def sections(run, sets, psets, metric, unit, alpha, floor):
             rc = compare.result(ss[prev], ss[v], metric.replace("per_page", "per_call"), alpha, floor) \
                 if "per_page" in metric else None
             for r in flagged(res):
+                entry["flagged"].append(dict(name=compare.short(r["name"]) + ("" if sname == "default" else
+                                                                                f" [{sname}]"),
+                                             a=round(r["median_a"], 2), b=round(r["median_b"], 2),
+                                             change=round(r["change_pct"], 2)))
                 c = per_call(rc, r["name"]) if rc else None
                 extra = (f"; per call {c['median_a']:.1f} -> {c['median_b']:.1f}" if c else "")
                 lines.append((abs(r["change_pct"]), f"{row_text(r)}{extra}" + (f" [set {sname}]" if sname !=
@@ -362,6 +371,8 @@ def sections(run, sets, psets, metric, unit, alpha, floor):
         if len(lines) > 8:
             txt.append(f"  ... {len(lines) - 8} more in review.md")
         sem = semantic_changes(run, prev, v)
+        entry["semantics"] = [f"{c}: {a} -> {b}" for c, a, b in sem]
+        entry["flagged"].sort(key=lambda f: -abs(f["change"]))
         md += [""] + ([f"- semantics: {c}: {a} -> {b}" for c, a, b in sem] or ["- semantics: unchanged"]) + [""]
         txt += [f"  semantics: {c}: {a} -> {b}" for c, a, b in sem] or ["  semantics: unchanged"]
         txt.append("")
@@ -375,6 +386,9 @@ def sections(run, sets, psets, metric, unit, alpha, floor):
                "benchmarks flagged" + (":" if fl else "."), ""] + [f"- {row_text(r)}" for r in fl[:15]] + [""]
         txt += [f"Whole series vs {base}: {len(fl)} of {len(res['rows'])} flagged"] + \
             [f"  {t}" for t in wrap_items([row_text(r) for r in fl[:8]])] + [""]
+    with open(os.path.join(run.path, "review", "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+        f.write("\n")
     txt += textwrap.wrap(f"Measured by pinlab (QEMU TCG -icount: instructions, not time; run {run.id}; "
                          f"reproduce: review/reproduce.sh).", 80)
     return md, txt
