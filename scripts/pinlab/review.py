@@ -386,12 +386,68 @@ def sections(run, sets, psets, metric, unit, alpha, floor):
                "benchmarks flagged" + (":" if fl else "."), ""] + [f"- {row_text(r)}" for r in fl[:15]] + [""]
         txt += [f"Whole series vs {base}: {len(fl)} of {len(res['rows'])} flagged"] + \
             [f"  {t}" for t in wrap_items([row_text(r) for r in fl[:8]])] + [""]
+    pmd, ptxt = published_part(run, meta, all_sets, measured, metric, alpha, floor)
+    md += pmd
+    txt += ptxt
     with open(os.path.join(run.path, "review", "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
         f.write("\n")
     txt += textwrap.wrap(f"Measured by pinlab (QEMU TCG -icount: instructions, not time; run {run.id}; "
                          f"reproduce: review/reproduce.sh).", 80)
     return md, txt
+
+
+def published_part(run, meta, all_sets, measured, metric, alpha, floor):
+    """Each upstream figure of lab/published.toml whose commit a patch of
+    the series names (review = COMMIT), beside the lab's own figure for
+    that patch: both sides' unit, size, pages per call and machine, and
+    whether the shape holds (both cheaper by about the same factor or
+    both about unchanged)."""
+    from .tables import published
+    md, txt, verdicts = [], [], []
+    for pub in published(review=True):
+        hit = [(p, prev, v) for p, prev, v in prefix_chain(meta, measured) if v and pub["review"] in
+               open(os.path.join(run.path, "review", "kernel-patches", meta["base"], p["file"]),
+                    errors="replace").read()]
+        if not hit:
+            continue
+        p, prev, v = hit[0]
+        res = compare.result(all_sets["default"][prev], all_sets["default"][v], metric, alpha, floor)
+        row = next((r for r in res["rows"] if r["name"].startswith(f"{pub['path']}/{pub['backing']}/")
+                    and f"/ppc:{pub['ppc']}/" in r["name"] and "/vmas:1/" in r["name"]), None)
+        posted = pub["before_us"] / pub["after_us"]
+        head = (f"{pub['what']}: {pub['source']} posted `{pub['command']}` going from {pub['before_us']:g} to "
+                f"{pub['after_us']:g} ({posted:.2f}x; {pub['unit']}, {pub['size']}, {pub['published_ppc']} pages "
+                f"per call, {pub['machine']}).")
+        if not row:
+            md += [f"- {head} pinlab has no {pub['path']} {pub['backing']} figure at {pub['ppc']} pages per call "
+                   "in this run."]
+            continue
+        ours = row["median_a"] / row["median_b"]
+        size = re.search(r"size_kb:(\d+)", row["name"])
+        md.append(f"- {head} pinlab, patch {p['n']} against {prev}: {row['median_a']:.1f} -> "
+                  f"{row['median_b']:.1f} ({ours:.2f}x; instructions per page pinned under QEMU TCG -icount, "
+                  f"{int(size[1]) // 1024 if size else '?'} MiB, {pub['ppc']} pages per call, a lab guest; "
+                  f"{'flagged' if row['significant'] else 'not flagged'}, noise {row['noise_pct']:.2f} %).")
+        txt += wrap_items([f"Posted ({pub['backing']}): {pub['before_us']:g} -> {pub['after_us']:g} us "
+                           f"({posted:.2f}x, {pub['command']}, real hardware); pinlab: {row['median_a']:.1f} -> "
+                           f"{row['median_b']:.1f} insn/page ({ours:.2f}x, {int(size[1]) // 1024 if size else '?'} "
+                           f"MiB, {pub['ppc']}/call, TCG guest)"])
+        # the shape: cheaper by more than a tenth on both sides, or about
+        # unchanged on both (posted within 5 %, ours not flagged)
+        both_cheaper = posted > 1.1 and row["significant"] and ours > 1.1
+        both_flat = abs(posted - 1) < 0.05 and not (row["significant"] and abs(ours - 1) > 0.05)
+        verdicts.append((pub["backing"], both_cheaper or both_flat,
+                         "cheaper on both sides" if both_cheaper else "about unchanged on both sides" if both_flat
+                         else f"posted {posted:.2f}x, pinlab {ours:.2f}x"))
+    if not md:
+        return [], []
+    holds = all(ok for _, ok, _ in verdicts)
+    shape = (f"The shape {'holds' if holds else 'does not hold'}: " +
+             "; ".join(f"{b}: {why}" for b, _, why in verdicts) +
+             ". The two sides differ in unit, size and machine: compare directions and factors, not values.")
+    return (["### Beside the posted figures", ""] + md + ["", shape, ""],
+            txt + wrap_items([shape]) + [""])
 
 
 def wrap_items(items):
