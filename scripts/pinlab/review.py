@@ -320,8 +320,12 @@ def sections(run, sets, psets, metric, unit, alpha, floor):
     measured = set(sets)
     failed = {b["variant"]: "; ".join(b.get("reasons", [])) for b in run.index.get("boots", [])
               if b.get("verdict") == "failed"}
-    built_failed = {v: why for v, why in run.index.get("failed", {}).items()} if isinstance(
-        run.index.get("failed"), dict) else {}
+    built_failed = {}
+    man = os.path.join(run.path, "manifest.txt")
+    for line in (open(man).read().splitlines() if os.path.exists(man) else []):
+        m = re.match(r"^variant (\S+): FAILED (.*)$", line)
+        if m:
+            built_failed[m[1]] = m[2]
     md = ["", "## Review: patch by patch", "",
           f"Series of {len(meta['patches'])} patch(es) on base {meta['base']}; each patch against the prefix "
           "before it (the base's baseline first), by the lab's rule: a change is flagged when the boots are "
@@ -348,7 +352,7 @@ def sections(run, sets, psets, metric, unit, alpha, floor):
             entry["status"] = f"not measured: {why}"
             txt += textwrap.wrap(f"not measured: {why}", 78, initial_indent="  ", subsequent_indent="  ") + [""]
             continue
-        md.append(f"Against {prev}:")
+        md.append(f"Against {prev}:" + (f" (its boot failed its verdict: {failed[v]})" if v in failed else ""))
         lines = []
         for sname, ss in all_sets.items():
             if prev not in ss or v not in ss:
