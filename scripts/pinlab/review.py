@@ -390,6 +390,9 @@ def sections(run, sets, psets, metric, unit, alpha, floor):
                "benchmarks flagged" + (":" if fl else "."), ""] + [f"- {row_text(r)}" for r in fl[:15]] + [""]
         txt += [f"Whole series vs {base}: {len(fl)} of {len(res['rows'])} flagged"] + \
             [f"  {t}" for t in wrap_items([row_text(r) for r in fl[:8]])] + [""]
+    tmd, ttxt = time_part(run)
+    md += tmd
+    txt += ttxt
     pmd, ptxt = published_part(run, meta, all_sets, measured, metric, alpha, floor)
     md += pmd
     txt += ptxt
@@ -399,6 +402,25 @@ def sections(run, sets, psets, metric, unit, alpha, floor):
     txt += textwrap.wrap(f"Measured by pinlab (QEMU TCG -icount: instructions, not time; run {run.id}; "
                          f"reproduce: review/reproduce.sh).", 80)
     return md, txt
+
+
+def time_part(run):
+    """Where the review's time went: each kernel's build in this run, each
+    boot, and the run's total (manifest.txt, run.json)."""
+    man = os.path.join(run.path, "manifest.txt")
+    lines = open(man).read().splitlines() if os.path.exists(man) else []
+    builds = {m[1]: int(m[2]) for m in (re.match(r"^kernel (\S+): .*\((\d+) s in this run\)$", x) for x in lines) if m}
+    total = next((int(m[1]) for m in (re.match(r"^total: (\d+) s$", x) for x in lines) if m), None)
+    boots = {b["variant"]: b.get("seconds", 0) for b in run.index.get("boots", [])}
+    if total is None:
+        return [], []
+    par = re.search(r"--parallel (\d+)", run.index.get("command", ""))
+    text = (f"Time: {total} s in all, on {os.cpu_count()} CPUs: builds {sum(builds.values())} s ("
+            + ", ".join(f"{v} {t} s" for v, t in builds.items()) + f"); boots {sum(boots.values())} s of guest "
+            f"time in all (" + ", ".join(f"{v} {t} s" for v, t in boots.items()) + ")"
+            + (f", {par[1]} at a time" if par else ", up to one per CPU at a time") + "), the rest of the "
+            "total: the initramfs, waiting for a free CPU, and the report.")
+    return ["### Time", "", text, ""], wrap_items([text]) + [""]
 
 
 def published_part(run, meta, all_sets, measured, metric, alpha, floor):
