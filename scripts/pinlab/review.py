@@ -484,23 +484,28 @@ def wrap_items(items):
 
 
 def reproduce(run, meta):
-    """reproduce.sh: the commands, the base's package and config, the
-    patches' hashes."""
+    """reproduce.sh: the review's command again from this pinlab checkout,
+    after checking the patches' sha256; the base's package and config, the
+    tree's identity and QEMU's version as comments."""
     base = variants.base(meta["base"])
     man = store.read_kv(os.path.join(run.path, "manifest.txt"))
-    lines = ["#!/usr/bin/env bash", f"# Reproduce pinlab review {run.id} from a pinlab checkout at "
-             f"{man.get('pinlab', '?')}.", "set -euo pipefail",
-             f"# base: {base.get('PACKAGE', '?')} {base.get('VERSION', '?')} sha256 {base.get('SHA256', '?')}",
-             f"# config: {base.get('CONFIG', '?')} sha256 {base.get('CONFIG_SHA256', '?')}",
-             f"# qemu: {man.get('qemu', '?')}", "here=\"$(cd \"$(dirname \"$0\")\" && pwd)\"",
-             "# the series, as reviewed (sha256):"]
-    files = []
-    for p in meta["patches"]:
-        lines.append(f"#   {p['sha256']}  {p['file']}  ({p['status']})")
-        files.append(f"\"$here/kernel-patches/{meta['base']}/{p['file']}\"")
-    lines += ["cd \"${PINLAB:-.}\"",
-              "sha256sum -c <<EOF"] + [f"{p['sha256']}  {os.path.join('results', run.id, 'review', 'kernel-patches', meta['base'], p['file'])}"
-                                        for p in meta["patches"]] + ["EOF",
-              f"scripts/lab review --base {meta['base']} --matrix {run.index.get('matrix', 'review')} "
-              f"--id \"${{1:-{run.id}-again}}\" \\", "    " + " \\\n    ".join(files)]
+    rel = os.path.join("results", run.id, "review", "kernel-patches", meta["base"])
+    lines = ["#!/usr/bin/env bash",
+             f"# Reproduce pinlab review {run.id}: run from anywhere; it works in the pinlab checkout that",
+             f"# holds it (made at pinlab {man.get('pinlab', '?')}). Arguments: another run id (default: "
+             f"{run.id}-again).",
+             "set -euo pipefail",
+             f"# base: {base.get('PACKAGE', '?')} {base.get('VERSION', '?')} (tarball sha256 {base.get('SHA256', '?')})",
+             f"# Debian config: {base.get('CONFIG', '?')} sha256 {base.get('CONFIG_SHA256', '?')}",
+             f"# qemu: {man.get('qemu', '?')}"]
+    tree = meta.get("tree")
+    if tree:
+        lines += [f"# tree: {tree}", f"#   was at {run.index.get('tree', {}).get('path', '?')}; set TREE to a tree "
+                  "with that identity (a different one is named differently in the new run)"]
+    lines += ["top=\"$(cd \"$(dirname \"$0\")/../../..\" && pwd)\"", "cd \"$top\"",
+              "# the series as reviewed, in order"]
+    lines += ["sha256sum -c --quiet <<'EOF'"] + [f"{p['sha256']}  {rel}/{p['file']}" for p in meta["patches"]] + ["EOF"]
+    on = f"--tree \"${{TREE:-{run.index.get('tree', {}).get('path', '?')}}}\"" if tree else f"--base {meta['base']}"
+    lines += [f"scripts/lab review {on} --matrix {man.get('matrix', 'review')} --id \"${{1:-{run.id}-again}}\" \\"]
+    lines += ["    " + " \\\n    ".join(f"{rel}/{p['file']}" for p in meta["patches"])]
     return "\n".join(lines) + "\n"
