@@ -3,9 +3,11 @@
 # Usage: scripts/lab build VARIANT[@BASE] [--force | --cached]
 # Prints the kernel directory (bzImage, config, build log) on its last line;
 # --cached builds nothing: exit 0 and the directory when it is built, else 3.
-# PINLAB_TREE=DIR (scripts/lab run/review --tree: a read-only snapshot of a
-# user's kernel tree, PINLAB_TREE_ID its identity) builds the variant's
-# series on that tree instead of the base's source, with the base's config.
+# scripts/lab run/review --tree (scripts/pinlab/tree.py), PINLAB_TREE_ID
+# naming the tree: PINLAB_TREE_DELTA=PATCH (the tree is the base's source
+# plus that difference: applied first, in the base's own work tree) or
+# PINLAB_TREE=DIR (a read-only copy of the tree: a work tree of its own),
+# with the base's instrumentation and config.
 #
 # One source tree and one build directory per config: switching variants puts
 # back the files the last series touched and applies the new series, so make
@@ -42,7 +44,8 @@ have="$VERSION_USED" sha="$SHA256"
 # 2. the config: Debian's own (pinned, committed), modules off, the lab's fragment
 frag="$kp/lab.config"
 dsha="$CONFIG_SHA256" # checked by fetch_base
-tree="${PINLAB_TREE:-}" tree_id="${PINLAB_TREE_ID:-}"
+tree="${PINLAB_TREE:-}" tree_id="${PINLAB_TREE_ID:-}" delta="${PINLAB_TREE_DELTA:-}"
+[ -z "$delta" ] || [ -f "$delta" ] || die "tree difference $delta: missing"
 [ -z "$tree" ] || [ -f "$tree/Makefile" ] || die "tree $tree: no Makefile (not a kernel tree)"
 cfg_hash="$(printf '%s\n%s\n%s' "$sha" "$dsha" "${tree:+tree $tree_id
 }" | cat - "$frag" | sha256sum | cut -c1-16)"
@@ -51,11 +54,13 @@ src="$work/src" build="$work/build"
 
 # 3. the variant's series on the tree
 series_files=()
+# the tree's difference from the base first (an empty one changes nothing)
+[ -z "$delta" ] || [ ! -s "$delta" ] || series_files+=("$delta")
 for p in $SERIES; do
 	[ -f "$kp/$p" ] || die "variant $variant: series names $p, not in ${kp#"$top"/}"
 	series_files+=("$kp/$p")
 done
-key="$cfg_hash-$(hash_files "$kp/$variant_name/variant.conf" ${series_files[@]+"${series_files[@]}"})"
+key="$cfg_hash-$(printf '%s' "${delta:+$tree_id}" | cat - "$kp/$variant_name/variant.conf" ${series_files[@]+"${series_files[@]}"} | sha256sum | cut -c1-16)"
 # what is applied, recorded now (a patch edited during the build must not
 # be what kernel.txt names)
 patch_lines="$(for p in ${series_files[@]+"${series_files[@]}"}; do echo "patch: ${p#"$top"/} sha256 $(sha256sum "$p" | cut -c1-64)"; done)"
@@ -143,8 +148,10 @@ cp "$build/System.map" "$out.tmp/"
 	echo "base_name: $base_name"
 	echo "description: $DESCRIPTION"
 	echo "reproduces: $REPRODUCES"
-	if [ -n "$tree" ]; then
-		echo "tree: $tree_id"
+	if [ -n "$tree" ] || [ -n "$delta" ]; then
+		how=""
+		[ -z "$delta" ] || how=" (the base source plus its difference, sha256 $(sha256sum "$delta" | cut -c1-64))"
+		echo "tree: $tree_id$how"
 		echo "tree_config_from: $PACKAGE $have (the nearest base)"
 	fi
 	echo "base: $PACKAGE $have sha256 $sha"

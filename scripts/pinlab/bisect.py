@@ -97,7 +97,7 @@ class Bisect:
         self.bench = parse_bench(a.bench, plan.catalogue())
 
     def prepare(self, out):
-        """The clone, the good tree's snapshot, the series of commits and
+        """The clone, the good tree's record (tree.py), the series of commits and
         their variants, the matrix: everything but the boots."""
         from . import review, tree
         self.out = out
@@ -111,25 +111,27 @@ class Bisect:
         v = [re.search(rf"^{k}\s*=\s*(\d*)", mk, re.M) for k in ("VERSION", "PATCHLEVEL", "SUBLEVEL")]
         ver = ".".join(x[1] or "0" for x in v if x) if v[0] and v[1] else "?"
         ident = f"git commit {self.good}"
-        made, done = tree.snapshot_dir(f"{ident} version {ver}")
-        if done:
-            # the good commit's snapshot is made already: its content
-            base, src, ident, ver = tree.prepare(made)
+        rec = tree.tree_dir(f"{ident} version {ver}")
+        if tree.made(rec):
+            # the good commit's record is made already: its content
+            base, rec, ident, ver = tree.prepare(rec)
         else:
             good_tree = os.path.join(self.work, "good")
             os.makedirs(good_tree)
             subprocess.run(f"git -C '{self.clone}' archive {self.good} | tar -x -C '{good_tree}'", shell=True,
                            check=True)
-            base, src, ident, ver = tree.prepare(good_tree, False, ident=ident)
-            shutil.rmtree(good_tree)   # the snapshot is what the builds read
-        self.ident, self.base, self.snapshot = ident, base, src
+            base, rec, ident, ver = tree.prepare(good_tree, False, ident=ident)
+            shutil.rmtree(good_tree)   # the record is what the builds read
+        self.ident, self.base, self.record = ident, base, rec
+        src, first = tree.sources(rec, base)
         series = []
         for i, c in enumerate(self.commits, 1):
             text = git(self.clone, "format-patch", "-1", "--stdout", "--no-signature", c) + "\n"
             subj = git(self.clone, "log", "-1", "--format=%s", c)
             series.append(dict(subject=subj, text=text, source=c, commit=c))
-        status = review.check_applies(src, [open(os.path.join(variants.patches(base), f)).read() for f in
-                                            variants.conf(f"instrumentation@{base}")["SERIES"].split()], series)
+        status = review.check_applies(src, first + [open(os.path.join(variants.patches(base), f)).read() for f in
+                                                    variants.conf(f"instrumentation@{base}")["SERIES"].split()],
+                                      series)
         root = os.path.join(out, "review", "kernel-patches")
         review.write_overlay(root, base, series, status)
         review.use_overlay(root)
@@ -169,7 +171,7 @@ class Bisect:
         os.environ["PINLAB_RESULTS"] = os.path.join(self.out, "steps")
         try:
             rc = labrun.main(["--variants", label, "--matrix", self.matrix, "--deterministic", "--boots", "1",
-                              "--id", rid, "--tree", self.snapshot, "--no-report"]
+                              "--id", rid, "--tree", self.record, "--no-report"]
                              + (["--allow-dirty"] if self.allow_dirty else []))
         finally:
             if old is None:
@@ -233,7 +235,7 @@ def drive(b, out):
     # the state it needs: where the series' variants are, --good's figure
     state = os.path.join(b.work, "state.json")
     with open(state, "w") as f:
-        json.dump(dict(good=g, threshold=thr, out=out, work=b.work, base=b.base, matrix=b.matrix, snapshot=b.snapshot,
+        json.dump(dict(good=g, threshold=thr, out=out, work=b.work, base=b.base, matrix=b.matrix, record=b.record,
                        allow_dirty=b.a.allow_dirty, ident=b.ident, good_commit=b.good,
                        labels={p["commit"]: p.get("variant") for p in b.series}), f)
     git(b.clone, "bisect", "start", "--no-checkout", b.bad, b.good)

@@ -126,7 +126,7 @@ def make_plan(a):
         if other:
             raise PinlabError(f"run: --tree {a.tree} is {ver}, built on base {tbase}: {', '.join(other)} "
                               f"not on {tbase}")
-        tree_info = dict(path=os.path.abspath(a.tree), id=ident, version=ver, base=tbase, snapshot=tsrc)
+        tree_info = dict(path=os.path.abspath(a.tree), id=ident, version=ver, base=tbase, record=tsrc)
     matrix = plan.load_matrix(a.matrix)
     plan.check_names(matrix, plan.catalogue())
     vm = plan.load_vm()

@@ -197,12 +197,13 @@ def main(argv=None):
         series = split_series(a.series)
         if a.tree:
             from . import tree
-            a.base, src, ident, _ = tree.prepare(a.tree, a.allow_dirty)
+            a.base, rec, ident, _ = tree.prepare(a.tree, a.allow_dirty)
             print(f"lab: review: tree {ident}: base {a.base}", file=sys.stderr)
+            src, first = tree.sources(rec, a.base)
         else:
             variants.patches(a.base)
-            src, ident = pristine(a.base), None
-        status = check_applies(src, [open(os.path.join(variants.patches(a.base), f)).read() for f in
+            src, ident, first = pristine(a.base), None, []
+        status = check_applies(src, first + [open(os.path.join(variants.patches(a.base), f)).read() for f in
                                                   variants.conf(f"instrumentation@{a.base}")["SERIES"].split()],
                                series)
         if all(status):

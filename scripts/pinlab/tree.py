@@ -84,32 +84,69 @@ def identity(tree, allow_dirty=False):
     return f"directory sha256 {h.hexdigest()}"
 
 
-def snapshot_dir(ident):
-    """(the snapshot's src directory for this identity, whether it is made)."""
-    d = os.path.join(CACHE, f"tree-{hashlib.sha256(ident.encode()).hexdigest()[:16]}")
-    return os.path.join(d, "src"), os.path.exists(os.path.join(d, ".done"))
+DELTA_MAX = 16 << 20   # a larger difference from the base is built as a tree of its own
 
 
-def snapshot(tree, ident):
-    """A read-only copy of the tree (without .git) under the cache, made
-    once per identity: what the build reads as its pristine source."""
-    src, done = snapshot_dir(ident)
-    d = os.path.dirname(src)
-    if done:
-        return src
-    if os.path.exists(d):
-        subprocess.run(["chmod", "-R", "u+w", d], check=False)
-        shutil.rmtree(d)
+def tree_dir(ident):
+    """The lab's record of a tree under the cache: CACHE/tree-KEY/ with
+    ident, and either delta.patch (the tree is its base's source plus that
+    difference) or src/ (a read-only copy), and .done."""
+    return os.path.join(CACHE, f"tree-{hashlib.sha256(ident.encode()).hexdigest()[:16]}")
+
+
+def made(d):
+    return os.path.exists(os.path.join(d, ".done"))
+
+
+def difference(tree, pristine):
+    """The tree's difference from the base's source as a patch -p1 applies
+    (text files only), or None when it has a binary difference or is larger
+    than DELTA_MAX."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="pinlab-delta-") as tmp:
+        os.symlink(pristine, os.path.join(tmp, "a"))
+        os.symlink(tree, os.path.join(tmp, "b"))
+        with open(os.path.join(tmp, "delta"), "wb") as out:
+            r = subprocess.run(["diff", "-ruN", "-x", ".git", "a/", "b/"], cwd=tmp, stdout=out,
+                               stderr=subprocess.PIPE)
+        if r.returncode not in (0, 1):
+            return None      # trouble: a binary file, an unreadable one
+        if os.path.getsize(os.path.join(tmp, "delta")) > DELTA_MAX:
+            return None
+        with open(os.path.join(tmp, "delta"), "rb") as f:
+            text = f.read()
+    if re.search(rb"^Binary files .* differ$", text, re.M) or re.search(rb"^Only in ", text, re.M):
+        return None
+    return text
+
+
+def record(tree, ident, base):
+    """Make the tree's record once per identity: its difference from the
+    base's source where that is small and text (built in the base's own
+    work tree: incremental), else a read-only copy (built on its own)."""
+    d = tree_dir(ident)
+    if made(d):
+        return d
     if os.path.exists(os.path.join(tree, ".config")) or os.path.isdir(os.path.join(tree, "include", "config")):
         raise PinlabError(f"--tree {tree}: it has been configured or built in place (.config, include/config): "
                           "the lab builds out of tree; run 'make mrproper' in it or in a copy")
+    if os.path.exists(d):
+        subprocess.run(["chmod", "-R", "u+w", d], check=False)
+        shutil.rmtree(d)
     os.makedirs(d)
     try:
-        r = subprocess.run(["cp", "-a", os.path.join(tree, "."), src], capture_output=True, text=True)
-        if r.returncode:
-            raise PinlabError(f"--tree {tree}: copying it failed: {r.stderr.strip()[:200]}")
-        shutil.rmtree(os.path.join(src, ".git"), ignore_errors=True)
-        subprocess.run(["chmod", "-R", "a-w", src], check=True)
+        from .review import pristine
+        delta = difference(tree, pristine(base))
+        if delta is not None:
+            with open(os.path.join(d, "delta.patch"), "wb") as f:
+                f.write(delta)
+        else:
+            src = os.path.join(d, "src")
+            r = subprocess.run(["cp", "-a", os.path.join(tree, "."), src], capture_output=True, text=True)
+            if r.returncode:
+                raise PinlabError(f"--tree {tree}: copying it failed: {r.stderr.strip()[:200]}")
+            shutil.rmtree(os.path.join(src, ".git"), ignore_errors=True)
+            subprocess.run(["chmod", "-R", "a-w", src], check=True)
         with open(os.path.join(d, "ident"), "w") as f:
             f.write(ident + "\n")
         open(os.path.join(d, ".done"), "w").close()
@@ -117,26 +154,42 @@ def snapshot(tree, ident):
         subprocess.run(["chmod", "-R", "u+w", d], check=False)
         shutil.rmtree(d, ignore_errors=True)
         raise
-    return src
+    return d
+
+
+def use(d):
+    """The environment lab-build.sh reads a tree from."""
+    with open(os.path.join(d, "ident")) as f:
+        ident = f.read().strip()
+    os.environ["PINLAB_TREE_ID"] = ident
+    os.environ.pop("PINLAB_TREE", None)
+    os.environ.pop("PINLAB_TREE_DELTA", None)
+    if os.path.exists(os.path.join(d, "delta.patch")):
+        os.environ["PINLAB_TREE_DELTA"] = os.path.join(d, "delta.patch")
+    else:
+        os.environ["PINLAB_TREE"] = os.path.join(d, "src")
+    return ident
 
 
 def prepare(tree, allow_dirty=False, ident=None):
-    """(base, snapshot dir, identity line, version) of a user's tree, and
-    the environment the build reads it from; the instrumentation of the base
-    must apply to it (one line of error otherwise).  A snapshot the lab made
-    (CACHE/tree-*/src) is its own identity; ident: the caller's name for
-    the content (a bisection's commit)."""
+    """(base, the lab's record of the tree, identity line, version) of a
+    user's tree, and the environment the build reads it from; the
+    instrumentation of the base must apply to it (one line of error
+    otherwise).  A record the lab made (CACHE/tree-*) is its own identity;
+    ident: the caller's name for the content (a bisection's commit)."""
     tree = os.path.abspath(tree)
+    if made(tree) and os.path.exists(os.path.join(tree, "ident")):
+        with open(os.path.join(tree, "ident")) as f:
+            ident = f.read().strip()
+        m = re.search(r" version (\S+)$", ident)
+        ver = m[1] if m else "?"
+        base, _ = nearest_base(ver)
+        return base, tree, use(tree), ver
     ver = version(tree)
     base, exact = nearest_base(ver)
-    mine = os.path.join(os.path.dirname(tree), "ident")
-    if os.path.basename(tree) == "src" and os.path.exists(os.path.join(os.path.dirname(tree), ".done")):
-        with open(mine) as f:
-            ident = f.read().strip()
-    else:
-        # the content's name, not where it lies: the same commit or the same
-        # files anywhere share one snapshot, one work tree and the kernels
-        ident = f"{ident or identity(tree, allow_dirty)} version {ver}"
+    # the content's name, not where it lies: the same commit or the same
+    # files anywhere share one record, one work tree and the kernels
+    ident = f"{ident or identity(tree, allow_dirty)} version {ver}"
     from .review import check_applies
     inst = [open(os.path.join(variants.patches(base), f)).read()
             for f in variants.conf(f"instrumentation@{base}")["SERIES"].split()]
@@ -145,7 +198,17 @@ def prepare(tree, allow_dirty=False, ident=None):
     except PinlabError:
         what = f"the {base} instrumentation" if exact else f"no instrumentation for {ver}: the nearest base's ({base})"
         raise PinlabError(f"--tree {tree}: {what} does not apply to it") from None
-    src = snapshot(tree, ident)
-    os.environ["PINLAB_TREE"] = src
-    os.environ["PINLAB_TREE_ID"] = ident
-    return base, src, ident, ver
+    d = record(tree, ident, base)
+    return base, d, use(d), ver
+
+
+def sources(d, base):
+    """(a source directory, patches to apply to it first) whose result is
+    the tree's content: the base's source and the tree's difference, or the
+    tree's own copy and nothing."""
+    if os.path.exists(os.path.join(d, "delta.patch")):
+        from .review import pristine
+        with open(os.path.join(d, "delta.patch"), encoding="utf-8", errors="surrogateescape") as f:
+            delta = f.read()
+        return pristine(base), ([delta] if delta.strip() else [])
+    return os.path.join(d, "src"), []

@@ -1145,3 +1145,20 @@ def test_a_review_prefix_observes_its_semantics_but_must_finish_them(tmp_path):
     assert judge(d) and judge(d, observe=True) == []
     (d / "semantics.tap").write_text("TAP version 13\nnot ok 1 - a\n")   # cut short: no summary
     assert any("no summary" in r for r in judge(d, observe=True))
+
+
+def test_a_tree_close_to_its_base_is_its_difference(tmp_path):
+    from pinlab import tree
+    a, b = tmp_path / "a", tmp_path / "b"
+    (a / "mm").mkdir(parents=True)
+    (a / "mm" / "gup.c").write_text("int x;\n")
+    (a / "README").write_text("r\n")
+    shutil = __import__("shutil")
+    shutil.copytree(a, b)
+    assert tree.difference(str(b), str(a)) == b""          # the same content: nothing to apply
+    (b / "mm" / "gup.c").write_text("int y;\n")
+    (b / "mm" / "new.c").write_text("int z;\n")
+    d = tree.difference(str(b), str(a)).decode()
+    assert "--- a/mm/gup.c" in d and "+++ b/mm/new.c" in d and "+int y;" in d
+    (b / "blob").write_bytes(b"\x00\x01\x02")
+    assert tree.difference(str(b), str(a)) is None          # binary: the tree is copied instead
