@@ -358,9 +358,9 @@ def sections(run, sets, psets, metric, unit, alpha, floor):
         for sname, ss in all_sets.items():
             if prev not in ss or v not in ss:
                 continue
-            res = compare.result(ss[prev], ss[v], metric, alpha, floor)
-            rc = compare.result(ss[prev], ss[v], metric.replace("per_page", "per_call"), alpha, floor) \
-                if "per_page" in metric else None
+            res = compare.result(ss[prev], ss[v], metric, alpha, floor, boot_rule=True)
+            rc = compare.result(ss[prev], ss[v], metric.replace("per_page", "per_call"), alpha, floor,
+                                boot_rule=True) if "per_page" in metric else None
             for r in flagged(res):
                 entry["flagged"].append(dict(name=compare.short(r["name"]) + ("" if sname == "default" else
                                                                                 f" [{sname}]"),
@@ -385,7 +385,7 @@ def sections(run, sets, psets, metric, unit, alpha, floor):
     last = [v for _, _, v in prefix_chain(meta, measured) if v]
     base = prefix_chain(meta, measured)[0][1]
     if last and base in sets:
-        res = compare.result(sets[base], sets[last[-1]], metric, alpha, floor)
+        res = compare.result(sets[base], sets[last[-1]], metric, alpha, floor, boot_rule=True)
         fl = flagged(res)
         md += ["### The series as a whole", "", f"{last[-1]} against {base}: {len(fl)} of {len(res['rows'])} "
                "benchmarks flagged" + (":" if fl else "."), ""] + [f"- {row_text(r)}" for r in fl[:15]] + [""]
@@ -416,11 +416,12 @@ def time_part(run):
     if total is None:
         return [], []
     par = re.search(r"--parallel (\d+)", run.index.get("command", ""))
-    text = (f"Time: {total} s in all, on {os.cpu_count()} CPUs: builds {sum(builds.values())} s ("
-            + ", ".join(f"{v} {t} s" for v, t in builds.items()) + f"); boots {sum(boots.values())} s of guest "
-            f"time in all (" + ", ".join(f"{v} {t} s" for v, t in boots.items()) + ")"
-            + (f", {par[1]} at a time" if par else ", up to one per CPU at a time") + "), the rest of the "
-            "total: the initramfs, waiting for a free CPU, and the report.")
+    text = (f"Time: {total} s in all, on {os.cpu_count()} CPUs. Builds {sum(builds.values())} s ("
+            + ", ".join(f"{v} {t} s" for v, t in builds.items()) + "; a kernel already built is taken from the "
+            "cache, and a build waits for the lab's build lock while another run builds). Boots "
+            f"{sum(boots.values())} s of guest time in all (" + ", ".join(f"{v} {t} s" for v, t in boots.items())
+            + "; " + (f"{par[1]} at a time" if par else "up to one per CPU at a time") + "). The rest: the "
+            "initramfs, waiting for a free CPU, the report.")
     return ["### Time", "", text, ""], wrap_items([text]) + [""]
 
 
@@ -439,7 +440,8 @@ def published_part(run, meta, all_sets, measured, metric, alpha, floor):
         if not hit:
             continue
         p, prev, v = hit[0]
-        res = compare.result(all_sets["default"][prev], all_sets["default"][v], metric, alpha, floor)
+        res = compare.result(all_sets["default"][prev], all_sets["default"][v], metric, alpha, floor,
+                             boot_rule=True)
         row = next((r for r in res["rows"] if r["name"].startswith(f"{pub['path']}/{pub['backing']}/")
                     and f"/ppc:{pub['ppc']}/" in r["name"] and "/vmas:1/" in r["name"]), None)
         posted = pub["before_us"] / pub["after_us"]
