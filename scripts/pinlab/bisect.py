@@ -178,6 +178,10 @@ class Bisect:
                 os.environ.pop("PINLAB_RESULTS", None)
             else:
                 os.environ["PINLAB_RESULTS"] = old
+        if rc >= 128:
+            # stopped by a signal: the bisection stops with it (its work
+            # directory goes on the way out)
+            raise SystemExit(rc)
         fig = None
         run_dir = os.path.join(self.out, "steps", rid)
         if rc == 0 and os.path.exists(os.path.join(run_dir, "run.json")):

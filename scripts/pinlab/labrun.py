@@ -468,6 +468,7 @@ def manifest_lines(p, accel, initrd_names, kernels=None):
 
 
 def run(p):
+    STOPPING.clear()   # a process may make one run after another (scripts/lab bisect)
     out = p["out"]
     os.makedirs(out, exist_ok=p["args"].review)
     tmp = tempfile.mkdtemp(prefix=f"pinlab-vm.{p['id']}.", dir=os.environ.get("TMPDIR", "/tmp"))

@@ -19,7 +19,9 @@ trap 'exit 130' INT
 . "$top/scripts/lib.sh"
 lab=(bash "$top/scripts/lab")
 export PINLAB_RESULTS="$tmp/results"
-mkdir -p "$PINLAB_RESULTS"
+# the VMs' scratch directories under this test's own: which QEMUs are its
+export TMPDIR="$tmp/vm"
+mkdir -p "$PINLAB_RESULTS" "$TMPDIR"
 
 if ! command -v qemu-system-x86_64 >/dev/null; then
 	skip "review and bisect: qemu-system-x86_64 missing (scripts/deps.sh installs it)"
@@ -166,6 +168,6 @@ if [ -z "$(git -C "$hist" status --porcelain)" ] && [ ! -e "$hist/.git/BISECT_LO
 	! ls -d "$cache"/bisect-bs 2>/dev/null; then
 	ok "bisect: the user's tree untouched, its work directory gone"
 else notok "bisect: left something behind"; fi
-if ! pgrep -f "qemu-system-x86_64.*pinlab-vm\.(rv|bs|[0-9a-f]{12})\." >/dev/null; then ok "no VM left running"
+if ! pgrep -f "qemu-system-x86_64.*$TMPDIR/pinlab-vm\." >/dev/null; then ok "no VM left running"
 else notok "a VM is still running"; fi
 tap_end review
