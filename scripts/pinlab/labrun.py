@@ -305,6 +305,38 @@ def guard_tmp(tmp):
         os._exit(0)
 
 
+def vm_slot(guest_bytes, wait=True):
+    """A machine-wide slot for one lab VM, held while the returned file stays
+    open (closed, or the process gone, it is free again): as many slots as
+    the host's memory holds guests of guest_bytes plus QEMU's own and 2 GiB
+    for the host, so concurrent runs (any number of them) queue for memory
+    instead of meeting the OOM killer.  Waits, saying so once."""
+    import fcntl
+    with open("/proc/meminfo") as f:
+        total = int(next(x for x in f if x.startswith("MemTotal:")).split()[1]) * 1024
+    per = guest_bytes + (768 << 20)
+    n = max(1, (total - (2 << 30)) // per)
+    d = os.path.join(os.environ.get("PINLAB_CACHE", "/var/cache/pinlab"), "vm-slots")
+    os.makedirs(d, exist_ok=True)
+    said = False
+    while True:
+        for i in range(n):
+            f = open(os.path.join(d, f"slot-{i}"), "w")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return f
+            except OSError:
+                f.close()
+        if not wait:
+            return None
+        if not said:
+            say(f"  waiting for memory: all {n} VM slots of this host are taken (another run's VMs)")
+            said = True
+        if STOPPING.is_set():
+            raise Stop(signal.SIGTERM)
+        time.sleep(5)
+
+
 class Boot:
     """One QEMU boot of one job in its own directory tmp; kill_all() is safe
     from a signal handler's unwinding."""
@@ -330,9 +362,17 @@ class Boot:
         if os.path.exists(self.console):
             os.remove(self.console)
         self.args = plan.qemu_args(vm, os.path.join(kernel, "bzImage"), initrd, self.console, nv, mode, accel)
+        self.guest_bytes = parse_size(vm["memory"]["size"])
         self.proc = None
 
     def run(self, progress=True):
+        slot = vm_slot(self.guest_bytes)
+        try:
+            return self._run(progress)
+        finally:
+            slot.close()
+
+    def _run(self, progress):
         t0 = time.time()
         with open(self.console + ".qemu", "w") as err:
             with Boot.lock:

@@ -1162,3 +1162,17 @@ def test_a_tree_close_to_its_base_is_its_difference(tmp_path):
     assert "--- a/mm/gup.c" in d and "+++ b/mm/new.c" in d and "+int y;" in d
     (b / "blob").write_bytes(b"\x00\x01\x02")
     assert tree.difference(str(b), str(a)) is None          # binary: the tree is copied instead
+
+
+def test_lab_vms_queue_for_memory_machine_wide(tmp_path, monkeypatch):
+    from pinlab import labrun
+    monkeypatch.setenv("PINLAB_CACHE", str(tmp_path))
+    held = []
+    while (f := labrun.vm_slot(4 << 30, wait=False)) is not None:
+        held.append(f)
+        assert len(held) < 64
+    with open("/proc/meminfo") as m:
+        total = int(next(x for x in m if x.startswith("MemTotal:")).split()[1]) * 1024
+    assert len(held) == max(1, (total - (2 << 30)) // ((4 << 30) + (768 << 20)))
+    held.pop().close()                      # one VM ends: its slot is free
+    assert labrun.vm_slot(4 << 30, wait=False) is not None
