@@ -3,6 +3,11 @@
 # Usage: scripts/lab build VARIANT[@BASE] [--force | --cached]
 # Prints the kernel directory (bzImage, config, build log) on its last line;
 # --cached builds nothing: exit 0 and the directory when it is built, else 3.
+# scripts/lab run/review --tree (scripts/pinlab/tree.py), PINLAB_TREE_ID
+# naming the tree: PINLAB_TREE_DELTA=PATCH (the tree is the base's source
+# plus that difference: applied first, in the base's own work tree) or
+# PINLAB_TREE=DIR (a read-only copy of the tree: a work tree of its own),
+# with the base's instrumentation and config.
 #
 # One source tree and one build directory per config: switching variants puts
 # back the files the last series touched and applies the new series, so make
@@ -39,17 +44,23 @@ have="$VERSION_USED" sha="$SHA256"
 # 2. the config: Debian's own (pinned, committed), modules off, the lab's fragment
 frag="$kp/lab.config"
 dsha="$CONFIG_SHA256" # checked by fetch_base
-cfg_hash="$(printf '%s\n%s\n' "$sha" "$dsha" | cat - "$frag" | sha256sum | cut -c1-16)"
+tree="${PINLAB_TREE:-}" tree_id="${PINLAB_TREE_ID:-}" delta="${PINLAB_TREE_DELTA:-}"
+[ -z "$delta" ] || [ -f "$delta" ] || die "tree difference $delta: missing"
+[ -z "$tree" ] || [ -f "$tree/Makefile" ] || die "tree $tree: no Makefile (not a kernel tree)"
+cfg_hash="$(printf '%s\n%s\n%s' "$sha" "$dsha" "${tree:+tree $tree_id
+}" | cat - "$frag" | sha256sum | cut -c1-16)"
 work="$cache/work-$cfg_hash"
 src="$work/src" build="$work/build"
 
 # 3. the variant's series on the tree
 series_files=()
+# the tree's difference from the base first (an empty one changes nothing)
+[ -z "$delta" ] || [ ! -s "$delta" ] || series_files+=("$delta")
 for p in $SERIES; do
 	[ -f "$kp/$p" ] || die "variant $variant: series names $p, not in ${kp#"$top"/}"
 	series_files+=("$kp/$p")
 done
-key="$cfg_hash-$(hash_files "$kp/$variant_name/variant.conf" ${series_files[@]+"${series_files[@]}"})"
+key="$cfg_hash-$(printf '%s' "${delta:+$tree_id}" | cat - "$kp/$variant_name/variant.conf" ${series_files[@]+"${series_files[@]}"} | sha256sum | cut -c1-16)"
 # what is applied, recorded now (a patch edited during the build must not
 # be what kernel.txt names)
 patch_lines="$(for p in ${series_files[@]+"${series_files[@]}"}; do echo "patch: ${p#"$top"/} sha256 $(sha256sum "$p" | cut -c1-64)"; done)"
@@ -61,7 +72,7 @@ if [ -f "$out/bzImage" ] && [ "$force" -eq 0 ]; then
 fi
 # --cached: say whether it is built, build nothing
 [ "$cached_only" -eq 0 ] || { say "$variant: not built yet ($out)"; exit 3; }
-pristine="$(unpack_base)"
+if [ -n "$tree" ]; then pristine="$tree"; else pristine="$(unpack_base)"; fi
 if [ ! -f "$work/.ready" ]; then
 	say "new config $cfg_hash: copying the source tree and configuring (a full build follows)"
 	rm -rf "$work"
@@ -113,6 +124,9 @@ mkdir -p "$out.tmp"
 say "$variant: building bzImage (make -j$(nproc); a full build takes minutes, mm/ only seconds)"
 t0="$(date +%s)"
 export CCACHE_DIR="$cache/ccache"
+# paths under the cache hashed relative to the build directory: another
+# work tree of the same sources (a user's tree, a bisection) hits the cache
+export CCACHE_BASEDIR="$cache"
 # progress: steps so far of the last full build's count (kept per config)
 total="$(cat "$work/steps" 2>/dev/null || echo '?')"
 if ! make -C "$src" O="$build" -j"$(nproc)" CC="ccache gcc" bzImage 2>&1 |
@@ -134,6 +148,12 @@ cp "$build/System.map" "$out.tmp/"
 	echo "base_name: $base_name"
 	echo "description: $DESCRIPTION"
 	echo "reproduces: $REPRODUCES"
+	if [ -n "$tree" ] || [ -n "$delta" ]; then
+		how=""
+		[ -z "$delta" ] || how=" (the base source plus its difference, sha256 $(sha256sum "$delta" | cut -c1-64))"
+		echo "tree: $tree_id$how"
+		echo "tree_config_from: $PACKAGE $have (the nearest base)"
+	fi
 	echo "base: $PACKAGE $have sha256 $sha"
 	echo "base_pinned: $PACKAGE $VERSION"
 	echo "base_suite: $SUITE"

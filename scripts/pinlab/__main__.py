@@ -217,12 +217,15 @@ def parser():
                        ("profile", "perf output -> folded stacks, flame graph, tables"),
                        ("run", "build, boot and measure kernel variants (lab stages)"),
                        ("aa", "the build A/A of a base: baseline and a rebuilt baseline, booted and compared"),
+                       ("review", "a patch series, patch by patch: each prefix built, booted and judged"),
+                       ("bisect", "the first commit that moved a benchmark: git bisect run, measured"),
                        ("kconfig-check", "a lab config against Debian's, performance-relevant options")):
         sub.add_parser(name, help=what, add_help=False)
     return ap
 
 
-PASSTHROUGH = {"bases": "bases", "fio-results": "fio", "profile": "perf", "run": "labrun", "aa": "labrun", "kconfig-check": "kconfig"}
+PASSTHROUGH = {"bases": "bases", "fio-results": "fio", "profile": "perf", "run": "labrun", "aa": "labrun", "review": "review", "bisect": "bisect",
+               "kconfig-check": "kconfig"}
 
 
 def main(argv=None):

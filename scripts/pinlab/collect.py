@@ -125,9 +125,11 @@ def kernel_splats(text, expected):
     return out
 
 
-def verdict(bdir, qemu, commands, sets, warnings, cross, outputs=(), skips_ok=(), peer_fails=()):
+def verdict(bdir, qemu, commands, sets, warnings, cross, outputs=(), skips_ok=(), peer_fails=(), observe=False):
     """Every reason this boot failed (empty: it passed).  qemu: {"timed_out",
-    "rc", "limit"}; commands: the names the job ran; sets: {file: (kind, placement)}."""
+    "rc", "limit"}; commands: the names the job ran; sets: {file: (kind, placement)};
+    observe: a review's prefix, whose semantics tables and peer suite are
+    observations (they must finish; a row may fail: what the patch changed)."""
     if qemu.get("timed_out"):
         return [f"hung: killed after {qemu['limit']} s"]
     why = []
@@ -142,12 +144,13 @@ def verdict(bdir, qemu, commands, sets, warnings, cross, outputs=(), skips_ok=()
         rc = read(os.path.join(bdir, "rc", name))
         if rc is None:
             why.append(f"{name}: did not run (no exit status)")
-        elif rc.strip() != "0" and not (name == "semantics-cross" and cross):
+        elif rc.strip() != "0" and not (name == "semantics-cross" and cross) and \
+                not (observe and (name.startswith("semantics") or name.startswith("peer-"))):
             why.append(f"{name}: exit {rc.strip()}")
     for name in [c for c in commands if c.startswith("semantics")]:
-        why += tap_verdict(read(os.path.join(bdir, f"{name}.tap")), f"{name}.tap", name == "semantics-cross",
-                           skips_ok)
-    for name in [c for c in commands if c.startswith("peer-")]:
+        why += tap_verdict(read(os.path.join(bdir, f"{name}.tap")), f"{name}.tap",
+                           name == "semantics-cross" or observe, skips_ok)
+    for name in [c for c in commands if c.startswith("peer-") and not observe]:
         why += peer_verdict(read(os.path.join(bdir, f"{name}.tap")), f"{name}.tap", peer_fails)
     why += [f"{f}: missing (an output the matrix declares)" for f in outputs
             if not os.path.exists(store.resolve(os.path.join(bdir, f)))]
@@ -189,7 +192,8 @@ def collect(run_dir, boot, out_dir, console, qemu_cmdline, qemu, job):
         f.write(qemu_cmdline + "\n")
     why = postprocess(bdir, boot["variant"], job["title"])
     why = verdict(bdir, qemu, job["commands"], job["sets"], job["warnings"], job["cross"],
-                  job.get("outputs", ()), job.get("semantics_skips", ()), job.get("peer_fails", ())) + why
+                  job.get("outputs", ()), job.get("semantics_skips", ()), job.get("peer_fails", ()),
+                  job.get("observe", False)) + why
     why += calibration.write(bdir, boot["mode"])
     compress(bdir)
     files = {}

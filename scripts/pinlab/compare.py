@@ -248,12 +248,14 @@ def series_of(e):
     return rel[0].removeprefix("linux-source-") if rel else None
 
 
-def result(ref_a, ref_b, metric=None, alpha=0.05, floor=None, name_filter=None, aa_floor=None):
+def result(ref_a, ref_b, metric=None, alpha=0.05, floor=None, name_filter=None, aa_floor=None, boot_rule=False):
     """Everything a comparison of two SetRefs shows, as one dict (raises
     PinlabError).  metric None: the primary one of the sets' mode; floor
     None: 0.5 % for boot series, 2 % otherwise.  Refs with .boots compare
     boot by boot, against the committed A/A floors of both sides' bases
-    unless aa_floor is given ({} for none)."""
+    unless aa_floor is given ({} for none); boot_rule: deterministic sets of
+    one boot a side too (a review's prefixes: the committed floors are then
+    the whole noise threshold)."""
     boots_a = [b for b in (ref_a.boots or [ref_a])]
     boots_b = [b for b in (ref_b.boots or [ref_b])]
     la = [store.load_gbench(r.path, env.mode_of(r)) for r in boots_a]
@@ -267,7 +269,7 @@ def result(ref_a, ref_b, metric=None, alpha=0.05, floor=None, name_filter=None, 
     fio = any("iops" in x for v in la[0][1].values() for x in v)
     metric = metrics.for_mode(metric or ("iops" if fio else "ns_per_page"), mode_a)
     m = metrics.get(metric)
-    by_boot = len(boots_a) > 1 and len(boots_b) > 1
+    by_boot = (len(boots_a) > 1 and len(boots_b) > 1) or (boot_rule and mode_a == "deterministic")
     floor = floor if floor is not None else (0.5 if by_boot else 2.0)
 
     def filt(reps):
@@ -299,6 +301,10 @@ def result(ref_a, ref_b, metric=None, alpha=0.05, floor=None, name_filter=None, 
     few = sorted({min(r["n_a"], r["n_b"]) for r in rows if min(r["n_a"], r["n_b"]) < 9})
     if by_boot:
         few = []
+        if min(len(boots_a), len(boots_b)) == 1:
+            warn.append("one boot a side: the noise threshold is the base's committed A/A floors (layout and "
+                        "build) and the 0.5 % floor, with no spread of this run's own"
+                        + ("" if aa_floor else "; this base has no committed A/A floor: run scripts/lab aa BASE"))
         need = boots_needed(alpha)
         if mode_a != "deterministic" and min(len(boots_a), len(boots_b)) < need:
             warn.append(f"not enough boots to judge: {len(boots_a)} vs {len(boots_b)} wall-clock boots; the exact "

@@ -13,6 +13,7 @@ of the runs results/superseded.toml names (made with an instrument the lab
 no longer uses), and no control: a control's flags (variant.conf CONTROL)
 are its own table, expected (met) or unexpected (missed), never among
 regressions.  Everything else is one click away."""
+import glob
 import html
 import json
 import tomllib
@@ -140,9 +141,22 @@ def build(results, out_dir, alpha, floor):
     if not runs:
         raise PinlabError(f"no runs with Google Benchmark results under {results}")
     return dict(runs=runs, bench=bench, flags=flags, controls=list(CONTROLS), alpha=alpha, floor=floor,
+                reviews=reviews(results, out_dir),
                 directions={m.name: m.direction for m in metrics.METRICS.values()},
                 units={m.name: {mode: metrics.unit_label(m.name, mode) for mode in ("deterministic", "wallclock")}
                        for m in metrics.METRICS.values()})
+
+
+def reviews(results, out_dir):
+    """Each committed review's summary (review/summary.json, written by its
+    report): series, base or tree, per patch its flags and semantics."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(results, "*", "review", "summary.json"))):
+        d = store.load_json(path)
+        run_dir = os.path.dirname(os.path.dirname(path))
+        d["report"] = os.path.relpath(os.path.join(run_dir, "report.md"), out_dir)
+        out.append(d)
+    return out
 
 
 def add_flags(flags, a, b, metric, alpha, floor, rid, what, series, mode, since=False):

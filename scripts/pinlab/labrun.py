@@ -65,6 +65,12 @@ def parse(argv):
     ap.add_argument("--no-report", action="store_true")
     ap.add_argument("--allow-dirty", action="store_true",
                     help="write under results/ from a tree with uncommitted changes (recorded)")
+    ap.add_argument("--tree", metavar="DIR",
+                    help="build every variant on this kernel tree (a source directory or a git checkout; never "
+                         "written) instead of its base's source, with the nearest base's instrumentation and "
+                         "Debian config")
+    # scripts/lab review: the run directory holds the review's series already
+    ap.add_argument("--review", action="store_true", help=argparse.SUPPRESS)
     return ap.parse_args(argv)
 
 
@@ -112,6 +118,15 @@ def make_plan(a):
     if len(set(vlist)) != len(vlist):
         raise PinlabError(f"run: a variant named twice in --variants {a.variants}")
     confs = {v: variants.conf(v) for v in vlist}
+    tree_info = None
+    if a.tree:
+        from . import tree
+        tbase, tsrc, ident, ver = tree.prepare(a.tree, a.allow_dirty)
+        other = [v for v in vlist if variants.base_of(v) != tbase]
+        if other:
+            raise PinlabError(f"run: --tree {a.tree} is {ver}, built on base {tbase}: {', '.join(other)} "
+                              f"not on {tbase}")
+        tree_info = dict(path=os.path.abspath(a.tree), id=ident, version=ver, base=tbase, record=tsrc)
     matrix = plan.load_matrix(a.matrix)
     plan.check_names(matrix, plan.catalogue())
     vm = plan.load_vm()
@@ -119,7 +134,7 @@ def make_plan(a):
         raise PinlabError("qemu-system-x86_64 missing (scripts/deps.sh lab)")
     rid = a.id or time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-lab-{a.matrix}-{'-'.join(modes)}"
     out = os.path.join(os.environ.get("PINLAB_RESULTS") or os.path.join(TOP, "results"), rid)
-    if os.path.exists(out):
+    if os.path.exists(out) and not (a.review and os.listdir(out) == ["review"]):
         raise PinlabError(f"run: {out} exists; pick another --id")
     rev = revision()
     check_clean(rev, out, a.allow_dirty)
@@ -128,7 +143,7 @@ def make_plan(a):
     # the revision is the tree's at the plan: what the dirty check saw (edits
     # made while a long run goes on are not its inputs)
     return dict(id=rid, out=out, variants=vlist, confs=confs, matrix=matrix, vm=vm, modes=modes, boots=boots,
-                accel=a.accel, timeout=a.timeout, args=a, parallel=parallel, rev=rev)
+                accel=a.accel, timeout=a.timeout, args=a, parallel=parallel, rev=rev, tree=tree_info)
 
 
 def seed_of(p, boot):
@@ -158,6 +173,7 @@ def job_for(p, variant, mode, boot, jobdir):
     return dict(commands=[c[0] for c in cmds], sets=sets, warnings=p["confs"][variant]["warnings"],
                 semantics_skips=p["confs"][variant]["semantics_skips"], cross=cross,
                 peer_fails=p["confs"][variant].get("peer_fails", []),
+                observe=p["confs"][variant].get("SEMANTICS") == "observe",
                 matrix=p["matrix"]["name"], title=title, outputs=outputs)
 
 
@@ -289,6 +305,38 @@ def guard_tmp(tmp):
         os._exit(0)
 
 
+def vm_slot(guest_bytes, wait=True):
+    """A machine-wide slot for one lab VM, held while the returned file stays
+    open (closed, or the process gone, it is free again): as many slots as
+    the host's memory holds guests of guest_bytes plus QEMU's own and 2 GiB
+    for the host, so concurrent runs (any number of them) queue for memory
+    instead of meeting the OOM killer.  Waits, saying so once."""
+    import fcntl
+    with open("/proc/meminfo") as f:
+        total = int(next(x for x in f if x.startswith("MemTotal:")).split()[1]) * 1024
+    per = guest_bytes + (768 << 20)
+    n = max(1, (total - (2 << 30)) // per)
+    d = os.path.join(os.environ.get("PINLAB_CACHE", "/var/cache/pinlab"), "vm-slots")
+    os.makedirs(d, exist_ok=True)
+    said = False
+    while True:
+        for i in range(n):
+            f = open(os.path.join(d, f"slot-{i}"), "w")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return f
+            except OSError:
+                f.close()
+        if not wait:
+            return None
+        if not said:
+            say(f"  waiting for memory: all {n} VM slots of this host are taken (another run's VMs)")
+            said = True
+        if STOPPING.is_set():
+            raise Stop(signal.SIGTERM)
+        time.sleep(5)
+
+
 class Boot:
     """One QEMU boot of one job in its own directory tmp; kill_all() is safe
     from a signal handler's unwinding."""
@@ -314,9 +362,17 @@ class Boot:
         if os.path.exists(self.console):
             os.remove(self.console)
         self.args = plan.qemu_args(vm, os.path.join(kernel, "bzImage"), initrd, self.console, nv, mode, accel)
+        self.guest_bytes = parse_size(vm["memory"]["size"])
         self.proc = None
 
     def run(self, progress=True):
+        slot = vm_slot(self.guest_bytes)
+        try:
+            return self._run(progress)
+        finally:
+            slot.close()
+
+    def _run(self, progress):
         t0 = time.time()
         with open(self.console + ".qemu", "w") as err:
             with Boot.lock:
@@ -439,6 +495,9 @@ def manifest_lines(p, accel, initrd_names, kernels=None):
         lines.append(("wallclock accel", f"{accel} ({vm['wallclock']['smp']} vCPUs)"
                       + (", chosen by --accel auto" if a.accel == "auto" else "")))
     lines += [("qemu", qv), ("base", "; ".join(built_base(p, b, kernels or {}) for b in bases))]
+    if p.get("tree"):
+        lines.append(("tree", f"{p['tree']['id']} (built with the {p['tree']['base']} base's instrumentation "
+                              "and config)"))
     if len(bases) > 1:
         lines.append(("bases", " ".join(bases)))
     lines += [
@@ -449,8 +508,9 @@ def manifest_lines(p, accel, initrd_names, kernels=None):
 
 
 def run(p):
+    STOPPING.clear()   # a process may make one run after another (scripts/lab bisect)
     out = p["out"]
-    os.makedirs(out)
+    os.makedirs(out, exist_ok=p["args"].review)
     tmp = tempfile.mkdtemp(prefix=f"pinlab-vm.{p['id']}.", dir=os.environ.get("TMPDIR", "/tmp"))
     guardian = guard_tmp(tmp)
     t_start = time.time()
@@ -458,8 +518,10 @@ def run(p):
         f"{','.join(p['modes'])}, {len(p['boots'])} boot(s)")
     index = dict(id=p["id"], kind="lab", variants=p["variants"], boots=[], sets=[], kernels={},
                  plan=dict(matrix="matrix.toml", vm="vm.toml"))
+    if p.get("tree"):
+        index["tree"] = {k: p["tree"][k] for k in ("path", "id", "version", "base")}
     # the plan as it was: the matrix and the VM table travel with the results
-    shutil.copy(os.path.join(plan.LAB, "matrices", f"{p['matrix']['name']}.toml"), os.path.join(out, "matrix.toml"))
+    shutil.copy(p["matrix"]["path"], os.path.join(out, "matrix.toml"))
     shutil.copy(os.path.join(plan.LAB, "vm.toml"), os.path.join(out, "vm.toml"))
     try:
         kernels, failed = build_all(p, out)

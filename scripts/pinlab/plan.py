@@ -40,10 +40,14 @@ EXTRA_KEYS = {"name", "programs", "argv", "stdout", "outputs"}
 
 
 def load_matrix(name):
-    """A matrix by name, checked: unknown keys and missing fields are errors."""
+    """A matrix by name (lab/matrices/NAME.toml) or a .toml file's path (a
+    bisect writes its own), checked: unknown keys and missing fields are errors."""
+    if name.endswith(".toml") and os.path.isfile(name):
+        path, name = os.path.abspath(name), os.path.basename(name)[:-5]
+    else:
+        path = os.path.join(LAB, "matrices", f"{name}.toml")
     if not name.replace("-", "").replace("_", "").isalnum():
         raise PinlabError(f"bad matrix name {name!r}")
-    path = os.path.join(LAB, "matrices", f"{name}.toml")
     if not os.path.exists(path):
         raise PinlabError(f"unknown matrix '{name}' (known: {' '.join(matrices())})")
     m = load_toml(path, "matrix")
@@ -64,7 +68,7 @@ def load_matrix(name):
     for p in m.get("pinbench", []) + ([m["perf_record"]] if "perf_record" in m else []):
         if not p.get("probes") or not p.get("backings"):
             raise PinlabError(f"matrix {name}: a pinbench entry needs probes and backings")
-    m["name"] = name
+    m["name"], m["path"] = name, path
     return m
 
 

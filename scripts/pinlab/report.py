@@ -732,66 +732,104 @@ def text_version(md, rid, mode, unit, base, txt_summary):
     return txt
 
 
-def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05, floor=None,
-          with_plots=True, command=None):
-    """Write the report files; returns a one-line summary."""
-    run = store.open_run(run_path.rstrip("/"))
-    mode, sets, fio, modes = pick_sets(run, mode_arg)
-    metric = metrics.for_mode(metric or "ns_per_page", mode)
-    metrics.get(metric)
-    if baseline == "baseline" and sets and baseline not in sets:
-        # a run of one other base: its own baseline (baseline@6.12)
-        baseline = next(iter(variants.baselines(v for v in run.index.get("variants", []) if v in sets).values()),
-                        baseline)
-        if baseline not in sets and run.index["kind"] != "lab":
-            baseline = "none"   # a host run's series: figures, no comparisons
-    if baseline != "none" and sets and baseline not in sets:
-        raise PinlabError(f"{run.path}: no {mode} set for baseline {baseline!r} (have: {', '.join(sorted(sets))}; "
-                          "--baseline none reports without comparisons)")
-    base = None if baseline == "none" else baseline
+class Ctx:
+    """What every section of a report reads: the run, its sets in the
+    report's mode, the comparisons made once (results: each variant against
+    its reference, default placement; presults: the other placements)."""
 
-    def ref_of(v, have):
-        # a variant is compared with its own base's baseline where the run has
-        # it (fast-devdax-longterm@7.3 with baseline@7.3); a base's baseline,
-        # and a variant whose baseline did not run, with the report's
-        r = variants.reference(v) if run.index["kind"] == "lab" else base
-        return r if r in have and r != v else base
-    results = {v: compare.result(sets[ref_of(v, sets)], sets[v], metric, alpha, floor)
-               for v in sorted(sets) if base and v != base}
-    fio_results = {v: compare.result(fio[ref_of(v, fio)], fio[v], "iops", alpha, floor)
-                   for v in sorted(fio) if base in fio and v != base}
-    unit = metrics.unit_label(metric, mode) if sets else metrics.get("iops").what
-    mode = mode if sets else "wallclock"
-    md = [f"# pinlab report: {run.id}", "",
-          f"Made by `{command or 'scripts/lab report ' + run.id}` from the files in this directory."]
-    md += setup_lines(run, mode, unit, metric, modes, base, sets, fio)
-    txt_summary = []
-    if base and len(sets) > 1:
-        others = sorted({ref_of(v, sets) for v in results} - {base})
-        md += ["", f"## Against {base}" + "".join(f", and against {o}" for o in others), ""]
-        if others:
-            md += ["Each variant against its own base's baseline; each base's baseline against " + base + ".", ""]
-        one = [v for v, res in results.items() if not res.get("by_boot")]
-        if mode == "wallclock" and one:
-            md += ["Wall-clock, one boot a side for " + ", ".join(one) + ": the repetitions share their boot, so "
-                   "these tests compare two boots, not two kernels (run --boots N: boots become the samples).", ""]
-        for v, res in results.items():
-            md += comparison_lines(run, v, ref_of(v, sets), res, unit)
-            txt_summary += [re.sub(r"\*\*", "", s) for s in sentences(v, res, unit)] + [""]
-    # each other set's comparisons, made once: for its section and the answer
-    all_psets = placement_sets(run, mode) if base else {}
-    presults = {placement: {v: compare.result(psets[ref_of(v, psets)], ref, metric, alpha, floor)
-                            for v, ref in sorted(psets.items()) if v != base}
-                for placement, psets in all_psets.items()
-                if base in psets and len(psets) > 1}
-    across_plots = []
-    # across kernel versions: every mode of the run, this report's first
-    for xmode in ([mode] + [m for m in modes if m != mode]) if run.index["kind"] == "lab" else []:
-        xsets = sets if xmode == mode else pick_sets(run, xmode)[1]
+    def __init__(self, run_path, baseline, mode_arg, metric, alpha, floor, with_plots):
+        self.run = run = store.open_run(run_path.rstrip("/"))
+        from . import review
+        if review.overlay_of(run.path):
+            review.use_overlay(review.overlay_of(run.path))   # its prefixes are variants of its own
+        self.mode, self.sets, self.fio, self.modes = pick_sets(run, mode_arg)
+        self.metric = metrics.for_mode(metric or "ns_per_page", self.mode)
+        metrics.get(self.metric)
+        sets = self.sets
+        if baseline == "baseline" and sets and baseline not in sets:
+            # a run of one other base: its own baseline (baseline@6.12)
+            baseline = next(iter(variants.baselines(v for v in run.index.get("variants", [])
+                                                    if v in sets).values()), baseline)
+            if baseline not in sets and run.index["kind"] != "lab":
+                baseline = "none"   # a host run's series: figures, no comparisons
+        if baseline != "none" and sets and baseline not in sets:
+            raise PinlabError(f"{run.path}: no {self.mode} set for baseline {baseline!r} (have: "
+                              f"{', '.join(sorted(sets))}; --baseline none reports without comparisons)")
+        self.base = base = None if baseline == "none" else baseline
+        self.alpha, self.floor, self.with_plots = alpha, floor, with_plots
+        self.results = {v: compare.result(sets[self.ref_of(v, sets)], sets[v], self.metric, alpha, floor)
+                        for v in sorted(sets) if base and v != base}
+        self.fio_results = {v: compare.result(self.fio[self.ref_of(v, self.fio)], self.fio[v], "iops", alpha, floor)
+                            for v in sorted(self.fio) if base in self.fio and v != base}
+        self.unit = metrics.unit_label(self.metric, self.mode) if sets else metrics.get("iops").what
+        self.mode = self.mode if sets else "wallclock"
+        # each other set's comparisons, made once: for its section and the answer
+        self.all_psets = placement_sets(run, self.mode) if base else {}
+        self.presults = {placement: {v: compare.result(psets[self.ref_of(v, psets)], ref, self.metric, alpha, floor)
+                                     for v, ref in sorted(psets.items()) if v != base}
+                         for placement, psets in self.all_psets.items() if base in psets and len(psets) > 1}
+        self.by_set = {"default": self.results, **self.presults}
+        self.plots = []
+
+    def ref_of(self, v, have):
+        """A variant is compared with its own base's baseline where the run
+        has it (fast-devdax-longterm@7.3 with baseline@7.3); a base's
+        baseline, and a variant whose baseline did not run, with the
+        report's."""
+        r = variants.reference(v) if self.run.index["kind"] == "lab" else self.base
+        return r if r in have and r != v else self.base
+
+
+# ---- the report's sections, in order: each (ctx) -> (markdown, text) ----------
+
+def setup_section(c):
+    return setup_lines(c.run, c.mode, c.unit, c.metric, c.modes, c.base, c.sets, c.fio), []
+
+
+def review_section(c):
+    """A review's patch-by-patch part (scripts/lab review); its text is
+    what report.txt holds, and reproduce.sh beside it."""
+    from . import review
+    meta = review.load(c.run.path)
+    if not meta or not c.base:
+        return [], []
+    md, txt = review.sections(c.run, c.sets, c.all_psets, c.metric, c.unit, c.alpha, c.floor)
+    with open(os.path.join(c.run.path, "review", "reproduce.sh"), "w") as f:
+        f.write(review.reproduce(c.run, meta))
+    os.chmod(os.path.join(c.run.path, "review", "reproduce.sh"), 0o755)
+    c.review_txt = txt
+    return md, []
+
+
+def against_section(c):
+    if not (c.base and len(c.sets) > 1):
+        return [], []
+    base, sets = c.base, c.sets
+    others = sorted({c.ref_of(v, sets) for v in c.results} - {base})
+    md = ["", f"## Against {base}" + "".join(f", and against {o}" for o in others), ""]
+    if others:
+        md += ["Each variant against its own base's baseline; each base's baseline against " + base + ".", ""]
+    one = [v for v, res in c.results.items() if not res.get("by_boot")]
+    if c.mode == "wallclock" and one:
+        md += ["Wall-clock, one boot a side for " + ", ".join(one) + ": the repetitions share their boot, so "
+               "these tests compare two boots, not two kernels (run --boots N: boots become the samples).", ""]
+    txt = []
+    for v, res in c.results.items():
+        md += comparison_lines(c.run, v, c.ref_of(v, sets), res, c.unit)
+        txt += [re.sub(r"\*\*", "", s) for s in sentences(v, res, c.unit)] + [""]
+    return md, txt
+
+
+def across_section(c):
+    """Across kernel versions: every mode of the run, this report's first."""
+    md, txt = [], []
+    run = c.run
+    for xmode in ([c.mode] + [m for m in c.modes if m != c.mode]) if run.index["kind"] == "lab" else []:
+        xsets = c.sets if xmode == c.mode else pick_sets(run, xmode)[1]
         if len(variants.baselines(xsets)) < 2:
             continue
         from . import tables
-        xmd, xsent, xdata = tables.across(run, xmode, alpha)
+        xmd, xsent, xdata = tables.across(run, xmode, c.alpha)
         with open(os.path.join(run.path, f"across-{xmode}.md"), "w") as f:
             f.write("\n".join(xmd + [""] + [f"- {x}" for x in xsent]) + "\n")
         with open(os.path.join(run.path, f"across-{xmode}.json"), "w") as f:
@@ -800,52 +838,103 @@ def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05,
         md += ["", f"## Across kernel versions ({xmode})", "",
                f"Generated: [across-{xmode}.md](across-{xmode}.md), [across-{xmode}.json](across-{xmode}.json).", ""]
         md += [f"- {x}" for x in xsent] + [""] + xmd
-        txt_summary += xsent + [""]
-        if with_plots:
-            xmetric = metrics.for_mode(metric, xmode)
-            across_plots += plots.across(run.path, xsets[xdata["old"]], xsets[xdata["new"]], xdata["old"],
-                                         xdata["new"], xmetric, metrics.unit_label(xmetric, xmode), xmode)
-    if base and variants.split(base)[0] == "baseline" and run.index["kind"] == "lab" and \
-            any(v != base and variants.reference(v) == base for v in sets):
-        from . import tables
-        try:
-            amd, asent = tables.answer(run, mode, alpha, by_set={"default": results, **presults}, ref=base)
-        except PinlabError:
-            amd, asent = [], []
-        if amd:
-            with open(os.path.join(run.path, f"answer-{mode}.md"), "w") as f:
-                f.write("\n".join(amd + [""] + [f"- {x}" for x in asent]) + "\n")
-            md += ["", f"## The answer ({mode})", "", f"Generated: [answer-{mode}.md](answer-{mode}.md).", ""]
-            md += amd + [""] + [f"- {x}" for x in asent]
-    controls = control_lines({"default": results, **presults})
-    largest = largest_lines({"default": results, **presults})
-    md += largest + controls
-    txt_summary += [x[2:] for x in largest if x.startswith("- ")] + ([""] if largest else [])
-    txt_summary += [re.sub(r"\*\*", "", x[2:]) for x in controls if x.startswith("- ")] + ([""] if controls else [])
-    if sets and base in sets:
-        md += floor_lines(run, sets[base], base, metric, mode,
-                          [ps[base] for ps in all_psets.values() if base in ps])
-    md += build_aa_lines(run, sets, metric, mode, alpha, floor, all_psets)
-    for placement, pres in presults.items():
-        md += ["", f"## Against {base}: set {placement}", ""]
+        txt += xsent + [""]
+        if c.with_plots:
+            xmetric = metrics.for_mode(c.metric, xmode)
+            c.plots += plots.across(run.path, xsets[xdata["old"]], xsets[xdata["new"]], xdata["old"],
+                                    xdata["new"], xmetric, metrics.unit_label(xmetric, xmode), xmode)
+    return md, txt
+
+
+def answer_section(c):
+    base, run = c.base, c.run
+    if not (base and variants.split(base)[0] == "baseline" and run.index["kind"] == "lab" and
+            any(v != base and variants.reference(v) == base for v in c.sets)):
+        return [], []
+    from . import tables
+    try:
+        amd, asent = tables.answer(run, c.mode, c.alpha, by_set=c.by_set, ref=base)
+    except PinlabError:
+        amd, asent = [], []
+    if not amd:
+        return [], []
+    with open(os.path.join(run.path, f"answer-{c.mode}.md"), "w") as f:
+        f.write("\n".join(amd + [""] + [f"- {x}" for x in asent]) + "\n")
+    return (["", f"## The answer ({c.mode})", "", f"Generated: [answer-{c.mode}.md](answer-{c.mode}.md).", ""]
+            + amd + [""] + [f"- {x}" for x in asent]), []
+
+
+def largest_controls_section(c):
+    controls = control_lines(c.by_set)
+    largest = largest_lines(c.by_set)
+    txt = [x[2:] for x in largest if x.startswith("- ")] + ([""] if largest else [])
+    txt += [re.sub(r"\*\*", "", x[2:]) for x in controls if x.startswith("- ")] + ([""] if controls else [])
+    return largest + controls, txt
+
+
+def noise_section(c):
+    md = []
+    if c.sets and c.base in c.sets:
+        md += floor_lines(c.run, c.sets[c.base], c.base, c.metric, c.mode,
+                          [ps[c.base] for ps in c.all_psets.values() if c.base in ps])
+    return md + build_aa_lines(c.run, c.sets, c.metric, c.mode, c.alpha, c.floor, c.all_psets), []
+
+
+def placements_section(c):
+    md = []
+    for placement, pres in c.presults.items():
+        md += ["", f"## Against {c.base}: set {placement}", ""]
         for v, res in pres.items():
-            md += comparison_lines(run, v, ref_of(v, all_psets[placement]), res, unit, tag=f"-{placement}")
-    md += calibration_lines(run, mode)
-    md += cv_lines(sets, metric)
-    if sets and (len(sets) == 1 or not base):
-        for ref in sets.values():
-            md += figures_lines(ref, metric, unit)
-    if fio:
-        fmd, ftxt = fio_section(run, fio, fio_results, base)
-        md += fmd
-        txt_summary += ftxt
-    md += semantics_lines(run) + peer_lines(run) + skips_lines(list(sets.values()) + list(fio.values()))
-    md += profiles_section(run.path)
-    made = across_plots + (plots.sweeps(run.path, sets, metric, unit, mode) if with_plots and sets else [])
-    if made:
-        md += ["", "## Plots", ""] + [x for p in made for x in (f"![{p}]({p})", "")]
-    with open(os.path.join(run.path, "report.md"), "w") as f:
+            md += comparison_lines(c.run, v, c.ref_of(v, c.all_psets[placement]), res, c.unit, tag=f"-{placement}")
+    return md, []
+
+
+def measurement_section(c):
+    md = calibration_lines(c.run, c.mode) + cv_lines(c.sets, c.metric)
+    if c.sets and (len(c.sets) == 1 or not c.base):
+        for ref in c.sets.values():
+            md += figures_lines(ref, c.metric, c.unit)
+    return md, []
+
+
+def fio_part(c):
+    return fio_section(c.run, c.fio, c.fio_results, c.base) if c.fio else ([], [])
+
+
+def outcomes_section(c):
+    return (semantics_lines(c.run) + peer_lines(c.run)
+            + skips_lines(list(c.sets.values()) + list(c.fio.values())) + profiles_section(c.run.path)), []
+
+
+def plots_section(c):
+    made = c.plots + (plots.sweeps(c.run.path, c.sets, c.metric, c.unit, c.mode) if c.with_plots and c.sets else [])
+    c.made = made
+    return (["", "## Plots", ""] + [x for p in made for x in (f"![{p}]({p})", "")]) if made else [], []
+
+
+SECTIONS = (setup_section, review_section, against_section, across_section, answer_section,
+            largest_controls_section, noise_section, placements_section, measurement_section, fio_part,
+            outcomes_section, plots_section)
+
+
+def write(run_path, baseline="baseline", mode_arg=None, metric=None, alpha=0.05, floor=None,
+          with_plots=True, command=None):
+    """Write the report files (report.md; report.txt, a text version, or a
+    review's 80 columns); returns a one-line summary."""
+    c = Ctx(run_path, baseline, mode_arg, metric, alpha, floor, with_plots)
+    c.review_txt = None
+    md = [f"# pinlab report: {c.run.id}", "",
+          f"Made by `{command or 'scripts/lab report ' + c.run.id}` from the files in this directory."]
+    txt_summary = []
+    for section in SECTIONS:
+        smd, stxt = section(c)
+        md += smd
+        txt_summary += stxt
+    with open(os.path.join(c.run.path, "report.md"), "w") as f:
         f.write("\n".join(md) + "\n")
-    with open(os.path.join(run.path, "report.txt"), "w") as f:
-        f.write("\n".join(text_version(md, run.id, mode, unit, base, txt_summary)) + "\n")
-    return f"report: {run.path}/report.md, report.txt, {len(results)} comparison(s), {len(made)} plot(s)"
+    with open(os.path.join(c.run.path, "report.txt"), "w") as f:
+        # a review's text is the part to paste into a reply: 80 columns
+        f.write("\n".join(c.review_txt if c.review_txt is not None else
+                          text_version(md, c.run.id, c.mode, c.unit, c.base, txt_summary)) + "\n")
+    return (f"report: {c.run.path}/report.md, report.txt, {len(c.results)} comparison(s), "
+            f"{len(c.made)} plot(s)")

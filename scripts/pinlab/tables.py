@@ -253,13 +253,14 @@ def answer(run, mode, alpha=0.05, by_set=None, ref="baseline"):
 
 # ---- across kernel versions ---------------------------------------------------
 
-def published():
-    """lab/published.toml: the upstream figures the lab reproduces."""
+def published(review=False):
+    """lab/published.toml: the upstream figures the lab reproduces across
+    versions, or (review=True) those a review sets beside a patch's."""
     import os
     import tomllib
     from . import TOP
     with open(os.path.join(TOP, "lab", "published.toml"), "rb") as f:
-        return tomllib.load(f).get("published", [])
+        return [p for p in tomllib.load(f).get("published", []) if bool(p.get("review")) == review]
 
 
 def selftest_means(path):

@@ -143,7 +143,8 @@ def main(tests):
                          ("faults (SIGINT/SIGTERM/SIGKILL: nothing left behind)", "scripts/tests/faults.sh"),
                          ("bases (a real apt on a local repository: pinned, fallback, refusals)",
                           "scripts/tests/bases.sh"),
-                         ("lab (kernel build, boot, semantics)", "scripts/tests/lab.sh")):
+                         ("lab (kernel build, boot, semantics)", "scripts/tests/lab.sh"),
+                         ("review and bisect (a series patch by patch, git bisect run)", "scripts/tests/review.sh")):
         c.step(name, ["bash", script])
     sources = sorted(glob.glob(os.path.join(TOP, "bench", "*.c")) + glob.glob(os.path.join(TOP, "bench", "*", "*.[ch]"))
                      + glob.glob(os.path.join(TOP, "bench", "gbench", "*.cc")))

@@ -1033,3 +1033,146 @@ def test_the_spread_table_says_which_boot_figures_took_an_interrupt(tmp_path):
     write(str(tmp_path / "a.json"), gbench([1.0, 2.0]))
     md = "\n".join(report.cv_lines({"s": ref}, "ns_per_page"))
     assert "interrupt" not in md and md.splitlines()[-1].endswith("| 0 |")
+
+
+# ---- review and --tree -------------------------------------------------------
+
+PATCH = """From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001
+From: A Developer <a@example.org>
+Subject: [PATCH {n}/2] mm: change {what}
+
+body
+---
+diff --git a/mm/x.c b/mm/x.c
+--- a/mm/x.c
++++ b/mm/x.c
+@@ -1,1 +1,1 @@
+-{old}
++{new}
+"""
+
+
+def test_a_series_splits_from_patch_files_and_from_one_mbox(tmp_path):
+    from pinlab import review
+    p1 = tmp_path / "0001.patch"
+    p1.write_text(PATCH.format(n=1, what="one", old="a", new="b"))
+    p2 = tmp_path / "0002.patch"
+    p2.write_text(PATCH.format(n=2, what="two", old="b", new="c"))
+    s = review.split_series([str(p1), str(p2)])
+    assert [x["subject"] for x in s] == ["mm: change one", "mm: change two"]
+    cover = ("From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\nFrom: A <a@example.org>\n"
+             "Subject: [PATCH 0/2] the cover letter\n\nno diff here\n\n")
+    mbox = tmp_path / "series.mbox"
+    mbox.write_text(cover + p1.read_text() + "\n" + p2.read_text())
+    assert [x["subject"] for x in review.split_series([str(mbox)])] == ["mm: change one", "mm: change two"]
+    empty = tmp_path / "empty.mbox"
+    empty.write_text(cover + cover)
+    with pytest.raises(PinlabError, match="no patch in it"):
+        review.split_series([str(empty)])
+
+
+def test_a_patch_that_does_not_apply_is_left_out_and_the_rest_still_apply(tmp_path):
+    from pinlab import review
+    src = tmp_path / "src"
+    (src / "mm").mkdir(parents=True)
+    (src / "mm" / "x.c").write_text("a\n")
+    ok1 = dict(text=PATCH.format(n=1, what="one", old="a", new="b"))
+    bad = dict(text=PATCH.format(n=2, what="bad", old="zzz", new="c"))
+    ok2 = dict(text=PATCH.format(n=3, what="two", old="b", new="c"))
+    st = review.check_applies(str(src), [], [ok1, bad, ok2])
+    assert st[0] is None and st[1].startswith("does not apply") and st[2] is None
+    assert (src / "mm" / "x.c").read_text() == "a\n"   # checked on a copy
+    with pytest.raises(PinlabError, match="instrumentation does not apply"):
+        review.check_applies(str(src), [bad["text"]], [ok1])
+
+
+def test_a_reviews_prefixes_are_variants_of_its_own(tmp_path, monkeypatch):
+    from pinlab import review
+    s = [dict(subject="mm: one", text=PATCH.format(n=1, what="one", old="a", new="b")),
+         dict(subject="mm: bad", text="x"), dict(subject='mm: "two" $x', text=PATCH.format(n=2, what="t", old="b",
+                                                                                           new="c"))]
+    root = str(tmp_path / "review" / "kernel-patches")
+    real = variants.ROOT
+    labels = review.write_overlay(root, "6.12", s, [None, "does not apply", None])
+    assert labels == ["p01@6.12", "p03@6.12"]
+    monkeypatch.setattr(variants, "ROOT", root)
+    c = variants.conf("p03@6.12")
+    inst = variants.conf("instrumentation@6.12")["SERIES"].split()
+    assert c["SERIES"].split() == inst + ["series/0001-mm-one.patch", "series/0003-mm-two-x.patch"]
+    assert c["SEMANTICS"] == "observe" and "patch 3/3" in c["DESCRIPTION"]
+    assert set(variants.bases()) == set(os.listdir(real)) & set(variants.bases())
+    assert variants.semantics("p01@6.12") and os.path.islink(os.path.join(root, "6.1"))
+    chain = review.prefix_chain(dict(base="6.12", patches=s), {"p03@6.12"})
+    assert [(p["subject"], a, b) for p, a, b in chain] == [
+        ("mm: one", "baseline@6.12", None), ("mm: bad", "baseline@6.12", None),
+        ('mm: "two" $x', "baseline@6.12", "p03@6.12")]
+
+
+def test_a_tree_is_read_for_its_version_base_and_identity(tmp_path):
+    from pinlab import tree
+    t = tmp_path / "linux"
+    (t / "mm").mkdir(parents=True)
+    with pytest.raises(PinlabError, match="not a kernel tree"):
+        tree.version(str(t))
+    (t / "Makefile").write_text("# SPDX\nVERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 40\nEXTRAVERSION =\n")
+    with pytest.raises(PinlabError, match="not a kernel tree"):
+        tree.version(str(t))           # no mm/gup.c
+    (t / "mm" / "gup.c").write_text("int x;\n")
+    assert tree.version(str(t)) == "6.12.40"
+    assert tree.nearest_base("6.12.40") == ("6.12", True)
+    assert tree.nearest_base("6.13.1") == ("6.12", False)
+    assert tree.nearest_base("7.4") == ("7.3", False)
+    a = tree.identity(str(t))
+    assert a.startswith("directory sha256 ") and tree.identity(str(t)) == a
+    (t / "mm" / "gup.c").write_text("int y;\n")
+    assert tree.identity(str(t)) != a
+    subprocess = __import__("subprocess")
+    subprocess.run(["git", "init", "-q", str(t)], check=True)
+    subprocess.run(["git", "-C", str(t), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(t), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
+                   check=True)
+    assert re.match(r"^git \S+ commit [0-9a-f]{40}$", tree.identity(str(t)))
+    (t / "mm" / "gup.c").write_text("int z;\n")
+    with pytest.raises(PinlabError, match="uncommitted changes"):
+        tree.identity(str(t))
+    assert " dirty sha256 " in tree.identity(str(t), allow_dirty=True)
+
+
+def test_a_review_prefix_observes_its_semantics_but_must_finish_them(tmp_path):
+    d = good_boot(tmp_path / "b")
+    (d / "semantics.tap").write_text(TAP_FAIL)
+    (d / "rc" / "semantics").write_text("1\n")
+    assert judge(d) and judge(d, observe=True) == []
+    (d / "semantics.tap").write_text("TAP version 13\nnot ok 1 - a\n")   # cut short: no summary
+    assert any("no summary" in r for r in judge(d, observe=True))
+
+
+def test_a_tree_close_to_its_base_is_its_difference(tmp_path):
+    from pinlab import tree
+    a, b = tmp_path / "a", tmp_path / "b"
+    (a / "mm").mkdir(parents=True)
+    (a / "mm" / "gup.c").write_text("int x;\n")
+    (a / "README").write_text("r\n")
+    shutil = __import__("shutil")
+    shutil.copytree(a, b)
+    assert tree.difference(str(b), str(a)) == b""          # the same content: nothing to apply
+    (b / "mm" / "gup.c").write_text("int y;\n")
+    (b / "mm" / "new.c").write_text("int z;\n")
+    d = tree.difference(str(b), str(a)).decode()
+    assert "--- a/mm/gup.c" in d and "+++ b/mm/new.c" in d and "+int y;" in d
+    (b / "blob").write_bytes(b"\x00\x01\x02")
+    assert tree.difference(str(b), str(a)) is None          # binary: the tree is copied instead
+
+
+def test_lab_vms_queue_for_memory_machine_wide(tmp_path, monkeypatch):
+    from pinlab import labrun
+    monkeypatch.setenv("PINLAB_CACHE", str(tmp_path))
+    held = []
+    while (f := labrun.vm_slot(4 << 30, wait=False)) is not None:
+        held.append(f)
+        assert len(held) < 64
+    with open("/proc/meminfo") as m:
+        total = int(next(x for x in m if x.startswith("MemTotal:")).split()[1]) * 1024
+    assert len(held) == max(1, (total - (2 << 30)) // ((4 << 30) + (768 << 20)))
+    held.pop().close()                      # one VM ends: its slot is free
+    assert labrun.vm_slot(4 << 30, wait=False) is not None
