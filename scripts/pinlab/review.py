@@ -375,6 +375,15 @@ def sections(run, sets, psets, metric, unit, alpha, floor):
         txt += [f"  {t}" for t in wrap_items([t for _, t in lines[:8]] or ["nothing beyond the noise threshold"])]
         if len(lines) > 8:
             txt.append(f"  ... {len(lines) - 8} more in review.md")
+        # kernel warnings and oopses: the ones this prefix's boot printed
+        # that the prefix before it did not (a patch's new splat)
+        def splats(x):
+            return {re.sub(r"CPU: \d+ PID: \d+ ", "", r) for b in run.index.get("boots", [])
+                    if b["variant"] == x for r in b.get("reasons", []) if r.startswith("kernel: ")}
+        new_splats = sorted(splats(v) - splats(prev))
+        md += [f"- {w}" for w in new_splats]
+        txt += [f"  {t}" for t in wrap_items(new_splats)]
+        entry["kernel"] = new_splats
         sem = semantic_changes(run, prev, v)
         entry["semantics"] = [f"{c}: {a} -> {b}" for c, a, b in sem]
         entry["flagged"].sort(key=lambda f: -abs(f["change"]))
