@@ -79,7 +79,7 @@ bad "dashboard without runs" "no runs with Google Benchmark results" "${lab[@]}"
 
 # the dashboard, from the committed runs (what git tracks: nothing else in
 # the working tree) plus the synthetic one
-(cd "$top" && git ls-files -z results | grep -zv '^results/dashboard/' | xargs -0 cp --parents -t "$tmp")
+(cd "$top" && git ls-files -z results | grep -zv '^results/dashboard/' | xargs -0 cp -P --parents -t "$tmp")   # -P: a review's symlinks stay links
 "${lab[@]}" dashboard --results "$tmp/results" --out "$tmp/results/dashboard/index.html"
 browser=""
 for b in chromium chromium-browser; do command -v "$b" >/dev/null && browser="$b" && break; done
