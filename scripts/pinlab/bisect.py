@@ -108,8 +108,7 @@ class Bisect:
         self.clone = os.path.join(self.work, "repo")
         subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", self.repo, self.clone], check=True)
         mk = git(self.clone, "show", f"{self.good}:Makefile", check=False)
-        v = [re.search(rf"^{k}\s*=\s*(\d*)", mk, re.M) for k in ("VERSION", "PATCHLEVEL", "SUBLEVEL")]
-        ver = ".".join(x[1] or "0" for x in v if x) if v[0] and v[1] else "?"
+        ver = tree.makefile_version(mk) or "?"
         ident = f"git commit {self.good}"
         rec = tree.tree_dir(f"{ident} version {ver}")
         if tree.made(rec):
@@ -129,9 +128,7 @@ class Bisect:
             text = git(self.clone, "format-patch", "-1", "--stdout", "--no-signature", c) + "\n"
             subj = git(self.clone, "log", "-1", "--format=%s", c)
             series.append(dict(subject=subj, text=text, source=c, commit=c))
-        status = review.check_applies(src, first + [open(os.path.join(variants.patches(base), f)).read() for f in
-                                                    variants.conf(f"instrumentation@{base}")["SERIES"].split()],
-                                      series)
+        status = review.check_applies(src, first + variants.instrumentation(base), series)
         root = os.path.join(out, "review", "kernel-patches")
         review.write_overlay(root, base, series, status)
         review.use_overlay(root)
@@ -218,7 +215,8 @@ def main(argv=None):
         b.prepare(out)
         return drive(b, out)
     finally:
-        shutil.rmtree(b.__dict__.get("work", ""), ignore_errors=True) if b.__dict__.get("work") else None
+        if getattr(b, "work", None):
+            shutil.rmtree(b.work, ignore_errors=True)
 
 
 def drive(b, out):

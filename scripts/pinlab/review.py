@@ -203,9 +203,7 @@ def main(argv=None):
         else:
             variants.patches(a.base)
             src, ident, first = pristine(a.base), None, []
-        status = check_applies(src, first + [open(os.path.join(variants.patches(a.base), f)).read() for f in
-                                                  variants.conf(f"instrumentation@{a.base}")["SERIES"].split()],
-                               series)
+        status = check_applies(src, first + variants.instrumentation(a.base), series)
         if all(status):
             raise PinlabError(f"review: no patch of the series applies to base {a.base}: "
                               + "; ".join(f"{i}: {w}" for i, w in enumerate(status, 1)))

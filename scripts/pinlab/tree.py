@@ -24,11 +24,18 @@ def version(tree):
             head = f.read(4096)
     except OSError:
         raise PinlabError(f"--tree {tree}: not a kernel tree (no Makefile)") from None
-    v = {k: re.search(rf"^{k}\s*=\s*(\d*)\s*$", head, re.M) for k in ("VERSION", "PATCHLEVEL", "SUBLEVEL")}
-    if not (v["VERSION"] and v["PATCHLEVEL"] and v["VERSION"][1]) or not os.path.isfile(os.path.join(tree, "mm",
-                                                                                                      "gup.c")):
+    ver = makefile_version(head)
+    if not ver or not os.path.isfile(os.path.join(tree, "mm", "gup.c")):
         raise PinlabError(f"--tree {tree}: not a kernel tree (its Makefile has no VERSION/PATCHLEVEL, or no mm/gup.c)")
-    return ".".join(x[1] or "0" for x in (v["VERSION"], v["PATCHLEVEL"], v["SUBLEVEL"]) if x)
+    return ver
+
+
+def makefile_version(text):
+    """'6.12.117' from a kernel Makefile's head, or None."""
+    v = [re.search(rf"^{k}\s*=\s*(\d*)\s*$", text, re.M) for k in ("VERSION", "PATCHLEVEL", "SUBLEVEL")]
+    if not (v[0] and v[1] and v[0][1]):
+        return None
+    return ".".join(x[1] or "0" for x in v if x)
 
 
 def nearest_base(ver):
@@ -191,10 +198,8 @@ def prepare(tree, allow_dirty=False, ident=None):
     # files anywhere share one record, one work tree and the kernels
     ident = f"{ident or identity(tree, allow_dirty)} version {ver}"
     from .review import check_applies
-    inst = [open(os.path.join(variants.patches(base), f)).read()
-            for f in variants.conf(f"instrumentation@{base}")["SERIES"].split()]
     try:
-        check_applies(tree, inst, [])   # read from the tree, tried on a scratch copy
+        check_applies(tree, variants.instrumentation(base), [])   # read from the tree, tried on a scratch copy
     except PinlabError:
         what = f"the {base} instrumentation" if exact else f"no instrumentation for {ver}: the nearest base's ({base})"
         raise PinlabError(f"--tree {tree}: {what} does not apply to it") from None

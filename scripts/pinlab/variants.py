@@ -127,6 +127,17 @@ def conf(spec):
     return out
 
 
+def instrumentation(b=DEFAULT_BASE):
+    """The texts of the base's instrumentation series, in order (what every
+    variant of the base is built on)."""
+    d = patches(b)
+    out = []
+    for f in conf(f"instrumentation@{b}").get("SERIES", "").split():
+        with open(os.path.join(d, f), encoding="utf-8", errors="surrogateescape") as fh:
+            out.append(fh.read())
+    return out
+
+
 Row = tuple  # (probe, backing, write, expect, size)
 
 
