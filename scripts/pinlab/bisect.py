@@ -281,6 +281,13 @@ def finish(b, out, first, thr, t0, problem):
     else:
         b.say(f"no answer: {problem}")
     b.say(f"{boots} deterministic boots ({max(0, boots - 2)} after the endpoints) in {res['seconds']} s")
+    # git bisect measures in its own order; the same figures in the series'
+    good = b.figures.get(b.good)
+    for i, c in enumerate([b.good] + b.commits):
+        if c in b.figures:
+            f = b.figures[c]
+            b.say(f"in series order: {i:2d} {c[:12]} " + ("no figure (skipped)" if f is None else
+                  f"{f:.1f} insn/page" + (f" ({(f - good) / good * 100:+.2f} %)" if good and i else " (--good)")))
     with open(os.path.join(out, "bisect.json"), "w") as f:
         json.dump(res, f, indent=1, sort_keys=True)
         f.write("\n")

@@ -52,6 +52,9 @@ def parse(argv):
     ap.add_argument("--boots", type=int, default=1,
                     help="boots per variant and mode (1-9): the unit of replication; each boot's layout is "
                          "perturbed by its seed (the boot number), wall-clock boots interleave A B A B")
+    ap.add_argument("--wallclock-boots", type=int, default=0, metavar="N",
+                    help="wall-clock boots per variant when they differ from the deterministic ones (default "
+                         "--boots)")
     ap.add_argument("--first-seed", type=int, default=1,
                     help="boot N has seed FIRST_SEED + N - 1 (default 1): another run's boots of the same "
                          "kernels get other layouts, for an A/A across runs")
@@ -105,6 +108,8 @@ def make_plan(a):
             raise PinlabError(f"run: unknown mode '{m}' (wallclock, deterministic)")
     if not 1 <= a.boots <= 9:
         raise PinlabError("run: --boots must be 1-9")
+    if not 0 <= a.wallclock_boots <= 9:
+        raise PinlabError("run: --wallclock-boots must be 1-9")
     if not 1 <= a.first_seed <= 10 ** 6:
         raise PinlabError("run: --first-seed must be 1-1000000")
     if a.timeout < 1:
@@ -139,7 +144,8 @@ def make_plan(a):
     rev = revision()
     check_clean(rev, out, a.allow_dirty)
     # wall-clock boots interleave (A B A B ...), deterministic ones may run in parallel
-    boots = [(v, m, b) for m in modes for b in range(1, a.boots + 1) for v in vlist]
+    nboots = {m: (a.wallclock_boots or a.boots) if m == "wallclock" else a.boots for m in modes}
+    boots = [(v, m, b) for m in modes for b in range(1, nboots[m] + 1) for v in vlist]
     # the revision is the tree's at the plan: what the dirty check saw (edits
     # made while a long run goes on are not its inputs)
     return dict(id=rid, out=out, variants=vlist, confs=confs, matrix=matrix, vm=vm, modes=modes, boots=boots,
@@ -193,6 +199,8 @@ def sh(script, *args, log=None):
     cmd = ["bash", os.path.join(TOP, "scripts", f"lab-{script}.sh"), *args]
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           start_new_session=True) as pr:
+        with Boot.lock:
+            SCRIPTS.add(pr)
         try:
             logf = open(log, "w") if log else None
             for line in pr.stderr:
@@ -206,15 +214,32 @@ def sh(script, *args, log=None):
         except BaseException:
             os.killpg(pr.pid, signal.SIGKILL)  # a stopped run does not wait for a kernel build (make too)
             raise
+        finally:
+            with Boot.lock:
+                SCRIPTS.discard(pr)
     if pr.returncode:
         raise PinlabError(f"{script} {' '.join(args)} failed (exit {pr.returncode})" + (f"; log: {log}" if log else ""))
     return out.strip().splitlines()[-1]
 
 
-def build_all(p, out):
-    """Each variant's kernel directory, or its failure."""
-    kernels, failed = {}, {}
+SCRIPTS = set()   # lab scripts running (builds), killed with a stopped run
+
+
+def kill_scripts():
+    with Boot.lock:
+        for pr in list(SCRIPTS):
+            try:
+                os.killpg(pr.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def build_all(p, out, kernels, failed, ready=None):
+    """Each variant's kernel directory into kernels, or its failure into
+    failed; ready[v] is set when v is either (its boots may start)."""
     for v in p["variants"]:
+        if STOPPING.is_set():
+            break
         kdir = os.path.join(out, "kernels", v)
         os.makedirs(kdir, exist_ok=True)
         say(f"[{v}] build")
@@ -222,14 +247,19 @@ def build_all(p, out):
         try:
             k = sh("build", v, log=os.path.join(kdir, "build.log"))
         except PinlabError as e:
-            say(f"[{v}] FAILED to build (log: {shown(kdir)}/build.log)")
-            failed[v] = f"build: {e}"
-            continue
-        shutil.copy(os.path.join(k, "config"), os.path.join(kdir, "config"))
-        shutil.copy(os.path.join(k, "kernel.txt"), os.path.join(kdir, "kernel.txt"))
-        kernels[v] = dict(path=k, seconds=round(time.time() - t0),
-                          built=store.read_kv(os.path.join(k, "kernel.txt")).get("build_seconds"))
-    return kernels, failed
+            if not STOPPING.is_set():
+                say(f"[{v}] FAILED to build (log: {shown(kdir)}/build.log)")
+                failed[v] = f"build: {e}"
+        else:
+            shutil.copy(os.path.join(k, "config"), os.path.join(kdir, "config"))
+            shutil.copy(os.path.join(k, "kernel.txt"), os.path.join(kdir, "kernel.txt"))
+            kernels[v] = dict(path=k, seconds=round(time.time() - t0),
+                              built=store.read_kv(os.path.join(k, "kernel.txt")).get("build_seconds"))
+        if ready:
+            ready[v].set()
+    if ready:
+        for e in ready.values():   # a stopped run: nobody waits for a build that will not come
+            e.set()
 
 
 def initramfs(p, tmp):
@@ -374,6 +404,7 @@ class Boot:
 
     def _run(self, progress):
         t0 = time.time()
+        clock = StepClock(self.console, t0)
         with open(self.console + ".qemu", "w") as err:
             with Boot.lock:
                 self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
@@ -382,6 +413,7 @@ class Boot:
             timed_out, next_say = False, 60
             while self.proc.poll() is None:
                 time.sleep(1)
+                clock.poll()
                 t = time.time() - t0
                 if t >= self.limit or STOPPING.is_set():
                     timed_out = not STOPPING.is_set()
@@ -393,6 +425,7 @@ class Boot:
             rc = self.proc.wait()
             with Boot.lock:
                 Boot.live.discard(self)
+            clock.poll()
         with open(self.console, "a") as c, open(self.console + ".qemu") as q:
             c.write(q.read())
         out = os.path.join(self.tmp, "out")
@@ -403,7 +436,8 @@ class Boot:
                 t.extractall(out)  # our own guest's archive
         except (tarfile.TarError, OSError):
             pass  # the guest wrote nothing back: the verdict says so
-        return dict(rc=rc, timed_out=timed_out, limit=self.limit, seconds=round(time.time() - t0)), out
+        return dict(rc=rc, timed_out=timed_out, limit=self.limit, seconds=round(time.time() - t0),
+                    steps=clock.steps(time.time())), out
 
     @classmethod
     def kill_all(cls):
@@ -417,6 +451,52 @@ class Boot:
             except ProcessLookupError:
                 pass
             self.proc.wait()
+
+
+class StepClock:
+    """Host seconds of a boot's stages, from the console as it grows: the
+    kernel's boot (QEMU start to the guest's first line), each job command
+    (its "pinlab-job: NAME" to "pinlab-job: NAME: exit N"), NVDIMM set-up
+    and the rest (between commands, power-off).  Seen at the 1 s poll, so
+    each figure is within a second or two."""
+
+    def __init__(self, console, t0):
+        self.console, self.t0, self.off, self.marks = console, t0, 0, []
+
+    def poll(self):
+        try:
+            with open(self.console, "rb") as f:
+                f.seek(self.off)
+                data = f.read()
+        except OSError:
+            return
+        end = data.rfind(b"\n") + 1
+        self.off += end
+        now = round(time.time() - self.t0, 1)
+        for line in data[:end].decode(errors="replace").splitlines():
+            if line.startswith(("pinlab-job: ", "pinlab-guest: ")):
+                self.marks.append((now, line))
+
+    def steps(self, t_end):
+        """[[stage, seconds]] in order; they add up to the boot's seconds."""
+        out, last, cur = [], 0.0, "kernel boot"
+        for t, line in self.marks:
+            m = re.match(r"^pinlab-job: (\S+)(: exit \d+)?$", line)
+            if line.startswith("pinlab-guest: ") and " up at " in line:
+                nxt = "nvdimm set-up"
+            elif m and not m[2] and m[1] not in ("pmem:", "FAILED:"):
+                nxt = m[1]
+            elif m and m[2]:
+                nxt = "between commands"
+            else:
+                continue
+            out.append([cur, round(t - last, 1)])
+            last, cur = t, nxt
+        out.append([cur if cur != "between commands" else "power-off", round(t_end - self.t0 - last, 1)])
+        total = {}
+        for k, v in out:   # a stage met twice (between commands) is summed
+            total[k] = round(total.get(k, 0) + v, 1)
+        return [[k, v] for k, v in total.items()]
 
 
 def parse_size(s):
@@ -523,30 +603,63 @@ def run(p):
     # the plan as it was: the matrix and the VM table travel with the results
     shutil.copy(p["matrix"]["path"], os.path.join(out, "matrix.toml"))
     shutil.copy(os.path.join(plan.LAB, "vm.toml"), os.path.join(out, "vm.toml"))
+    kernels, failed, man = {}, {}, Manifest(os.path.join(out, "manifest.txt"))
+    lock = man.lock
+    # deterministic boots do not feel the host's load: each starts as soon
+    # as its kernel is built (an mm/ prefix of a review boots while the
+    # next one builds); a wall-clock boot never overlaps a build
+    pipelined = "wallclock" not in p["modes"]
     try:
-        kernels, failed = build_all(p, out)
-        for v in kernels:
-            index["kernels"][v] = {r: f"kernels/{v}/{f}" for r, f in (("config", "config"), ("kernel", "kernel.txt"),
-                                                                       ("build_log", "build.log"))}
-        initrd, names = initramfs(p, tmp)
-        accel = kvm_probe(p, next(iter(kernels.values()))["path"], initrd, tmp, out) if kernels else "tcg"
-        man = manifest_lines(p, accel, names, kernels)
-        index["manifest"], index["command"] = dict(man), dict(man)["command"]
-        with open(os.path.join(out, "manifest.txt"), "w") as f:
-            f.writelines(f"{k}: {v}\n" for k, v in man)
-            for v, k in kernels.items():
-                f.write(f"kernel {v}: {'built in ' + k['built'] + ' s' if k['seconds'] > 5 else 'cached'} "
-                        f"({k['seconds']} s in this run)\n")
-            for v, why in failed.items():
-                f.write(f"variant {v}: FAILED {why}\n")
-        store.write_index(out, index)
-        boot_all(p, index, kernels, failed, initrd, tmp, out, accel)
+        if pipelined:
+            initrd, names = initramfs(p, tmp)
+            ready = {v: threading.Event() for v in p["variants"]}
+            builder = threading.Thread(target=build_all, args=(p, out, kernels, failed, ready), daemon=True)
+            builder.start()
+        else:
+            build_all(p, out, kernels, failed)
+            initrd, names = initramfs(p, tmp)
+            ready = None
+
+        def manifest():
+            """Once every kernel is built (or failed)."""
+            accel = kvm_probe(p, next(iter(kernels.values()))["path"], initrd, tmp, out) if kernels else "tcg"
+            lines = manifest_lines(p, accel, names, kernels)
+            head = [f"{k}: {v}" for k, v in lines]
+            head += [f"kernel {v}: {'built in ' + k['built'] + ' s' if k['seconds'] > 5 else 'cached'} "
+                     f"({k['seconds']} s in this run)" for v, k in kernels.items()]
+            head += [f"variant {v}: FAILED {why}" for v, why in failed.items()]
+            with lock:
+                for v in kernels:
+                    index["kernels"][v] = {r: f"kernels/{v}/{f}" for r, f in (
+                        ("config", "config"), ("kernel", "kernel.txt"), ("build_log", "build.log"))}
+                index["manifest"], index["command"] = dict(lines), dict(lines)["command"]
+                man.head(head)
+                store.write_index(out, index)
+            return accel
+        if pipelined:
+            err = []
+
+            def head():
+                builder.join()
+                try:
+                    manifest()
+                except BaseException as e:   # raised again in the run's own thread
+                    err.append(e)
+            waiter = threading.Thread(target=head, daemon=True)
+            waiter.start()
+            boot_all(p, index, kernels, failed, initrd, tmp, out, "tcg", man, ready)
+            waiter.join()
+            if err:
+                raise err[0]
+        else:
+            boot_all(p, index, kernels, failed, initrd, tmp, out, manifest(), man, ready)
         finish(p, index, out, failed, t_start)
     except Stop as e:
         say(f"run {p['id']}: stopped by signal {e.sig}; the VM is gone, partial results in {shown(out)}")
         return 128 + e.sig
     finally:
         STOPPING.set()
+        kill_scripts()
         Boot.kill_all()
         shutil.rmtree(tmp, ignore_errors=True)
         os.kill(guardian, signal.SIGKILL)
@@ -557,24 +670,24 @@ def run(p):
 STOPPING = threading.Event()
 
 
-def boot_all(p, index, kernels, failed, initrd, tmp, out, accel):
+def boot_all(p, index, kernels, failed, initrd, tmp, out, accel, man, ready=None):
     """Every boot, in the plan's order.  Deterministic boots (one vCPU each,
     guest time counted in instructions, so the host's load cannot move
     their figures) run --parallel at a time; wall-clock boots never overlap
     anything."""
-    todo = [(v, m, b) for v, m, b in p["boots"] if v in kernels and v not in failed]
+    todo = [(v, m, b) for v, m, b in p["boots"] if ready or (v in kernels and v not in failed)]
     say(f"layouts: boot N has seed N + {p['args'].first_seed - 1} (initramfs pad, pinbench --seed)"
         if not p["args"].no_perturb
         else "layouts: every boot seed 0 (--no-perturb)")
     det = [x for x in todo if x[1] == "deterministic"]
     wall = [x for x in todo if x[1] != "deterministic"]
-    lock = threading.Lock()
-
     def one(x):
         v, mode, b = x
-        if STOPPING.is_set():       # a queued boot of a stopped run never starts
+        if ready:
+            ready[v].wait()         # built, or failed to
+        if STOPPING.is_set() or v not in kernels:   # a queued boot of a stopped run never starts
             return
-        ok = boot_one(p, index, lock, kernels[v]["path"], initrd, os.path.join(tmp, store.boot_id(v, mode, b)),
+        ok = boot_one(p, index, man, kernels[v]["path"], initrd, os.path.join(tmp, store.boot_id(v, mode, b)),
                       out, v, mode, b, accel)
         if not ok:
             failed[v] = "boot"
@@ -594,7 +707,7 @@ def boot_all(p, index, kernels, failed, initrd, tmp, out, accel):
         ex.shutdown(wait=True)
 
 
-def boot_one(p, index, lock, kernel, initrd, tmp, out, v, mode, b, accel):
+def boot_one(p, index, man, kernel, initrd, tmp, out, v, mode, b, accel):
     bid = store.boot_id(v, mode, b)
     nb = sum(1 for x in p["boots"] if x[0] == v and x[1] == mode)
     say(f"[{v}] {mode} boot {b}/{nb} ({'tcg, icount' if mode == 'deterministic' else accel})")
@@ -608,22 +721,43 @@ def boot_one(p, index, lock, kernel, initrd, tmp, out, v, mode, b, accel):
         return False
     cmdline = " ".join(shlex.quote(x) for x in boot.args)
     rec = dict(id=bid, base=p["confs"][v]["base"], variant=v, mode=mode, boot=b,
-               seconds=res["seconds"], seed=seed)
+               seconds=res["seconds"], seed=seed, steps=res["steps"])
     rec, sets = collect.collect(out, rec, guest_out, boot.console, cmdline, res, job)
     shutil.rmtree(tmp, ignore_errors=True)
-    with lock:
+    with man.lock:
         index["boots"].append(rec)
         index["sets"] += sets
         store.write_index(out, index)
     summary = [f"{s['id']}: {gb_summary(out, s)}" for s in sets]
-    with lock, open(os.path.join(out, "manifest.txt"), "a") as f:
-        f.write(f"variant {v} {mode} boot {b}: {'ok' if rec['verdict'] == 'ok' else 'FAILED: ' + '; '.join(rec['reasons'])}"
-                f", boot+matrix {res['seconds']} s\n")
+    man.add(f"variant {v} {mode} boot {b}: {'ok' if rec['verdict'] == 'ok' else 'FAILED: ' + '; '.join(rec['reasons'])}"
+            f", boot+matrix {res['seconds']} s")
     if rec["verdict"] != "ok":
         say(f"[{v}] {mode} boot {b} FAILED: " + "; ".join(rec["reasons"][:5]))
         return False
     say(f"[{v}] {mode} boot {b} ok in {res['seconds']} s: " + "; ".join(summary))
     return True
+
+
+class Manifest:
+    """manifest.txt: the run's head (written once its kernels are built)
+    and a line per boot as each ends, in either order (a pipelined run's
+    first boots end before its last kernel is built)."""
+
+    def __init__(self, path):
+        self.path, self.lock, self._head, self._boots = path, threading.Lock(), [], []
+
+    def head(self, lines):   # called with self.lock held
+        self._head = list(lines)
+        self._write()
+
+    def add(self, line):
+        with self.lock:
+            self._boots.append(line)
+            self._write()
+
+    def _write(self):
+        with open(self.path, "w") as f:
+            f.writelines(x + "\n" for x in self._head + self._boots)
 
 
 def gb_summary(out, s):
@@ -683,6 +817,9 @@ def aa_main(argv=None):
     ap.add_argument("base", help="a base: kernel-patches/BASE")
     ap.add_argument("--boots", type=int, default=3, help="boots per build (default 3)")
     ap.add_argument("--matrix", default="standard")
+    ap.add_argument("--wallclock-boots", type=int, default=0, metavar="N",
+                    help="wall-clock boots per variant when they differ from the deterministic ones (default "
+                         "--boots)")
     ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--id")
     ap.add_argument("--allow-dirty", action="store_true")

@@ -39,6 +39,13 @@ PERF_KEYS = {"probes", "backings", "size", "ppc", "vmas", "min_time"}
 EXTRA_KEYS = {"name", "programs", "argv", "stdout", "outputs"}
 
 
+# pinsem's tables, each a guest command: FS-DAX on ext4 (the base table),
+# the same rows on XFS, and a variant's rows against its reference's
+# expectations, and the peer suite (the kernel's own gup_longterm); a
+# matrix may run fewer ("semantics = ["ext4"]": a long review's boots)
+SEMANTICS_TABLES = ("ext4", "xfs", "cross", "peer")
+
+
 def load_matrix(name):
     """A matrix by name (lab/matrices/NAME.toml) or a .toml file's path (a
     bisect writes its own), checked: unknown keys and missing fields are errors."""
@@ -53,7 +60,7 @@ def load_matrix(name):
     m = load_toml(path, "matrix")
     checks = [("pinbench", PINBENCH_KEYS, True), ("fio", FIO_KEYS, False), ("perf_record", PERF_KEYS, False),
               ("extra", EXTRA_KEYS, True)]
-    known = {"description"} | {c[0] for c in checks}
+    known = {"description", "semantics"} | {c[0] for c in checks}
     for k in m:
         if k not in known:
             raise PinlabError(f"matrix {name}: unknown section '{k}' (known: {', '.join(sorted(known))})")
@@ -62,6 +69,11 @@ def load_matrix(name):
             bad = set(entry) - keys
             if bad:
                 raise PinlabError(f"matrix {name}: [{sec}] has unknown keys {sorted(bad)}")
+    sem = m.get("semantics", list(SEMANTICS_TABLES))
+    if not isinstance(sem, list) or not sem or set(sem) - set(SEMANTICS_TABLES) or "ext4" not in sem:
+        raise PinlabError(f"matrix {name}: semantics must list tables among {', '.join(SEMANTICS_TABLES)}, "
+                          "ext4 among them (every boot checks the base table)")
+    m["semantics"] = sem
     sets = [p.get("set") for p in m.get("pinbench", [])]
     if None in sets or len(set(sets)) != len(sets):
         raise PinlabError(f"matrix {name}: every [[pinbench]] needs a distinct 'set'")
@@ -143,15 +155,19 @@ def guest_commands(matrix, vm, variant, cross, mode="wallclock", seed=0):
     mounts = {d["role"]: d.get("mount") for d in vm["nvdimm"]}
     devdax = next(d["link"] for d in vm["nvdimm"] if d["mode"] == "devdax")
     here = ["--fsdax-dir", mounts["fsdax-ext4"], "--devdax", devdax, "--dir", mounts["disk"]]
-    cmds = [("semantics", "semantics.tap", ["pinsem", *here, "/job/semantics"]),
-            ("semantics-xfs", "semantics-xfs.tap",
-             ["pinsem", "--fsdax-dir", mounts["fsdax-xfs"], "--devdax", devdax, "--dir", mounts["disk"],
-              "/job/semantics"])]
-    if cross:
+    tables = matrix.get("semantics", SEMANTICS_TABLES)
+    cmds = [("semantics", "semantics.tap", ["pinsem", *here, "/job/semantics"])]
+    if "xfs" in tables:
+        cmds.append(("semantics-xfs", "semantics-xfs.tap",
+                     ["pinsem", "--fsdax-dir", mounts["fsdax-xfs"], "--devdax", devdax, "--dir", mounts["disk"],
+                      "/job/semantics"]))
+    if cross and "cross" in tables:
         cmds.append(("semantics-cross", "semantics-cross.tap", ["pinsem", *here, "/job/semantics.cross"]))
     # the peer suite: the kernel's own gup_longterm (v6.4 on), its local
     # files on the page-cache filesystem pinsem's pagecache rows use
-    cmds.append(("peer-gup-longterm", "peer-gup-longterm.tap", ["sh", "/usr/share/pinlab/peer.sh", mounts["disk"]]))
+    if "peer" in tables:
+        cmds.append(("peer-gup-longterm", "peer-gup-longterm.tap",
+                     ["sh", "/usr/share/pinlab/peer.sh", mounts["disk"]]))
     sets = {}
     for p in matrix.get("pinbench", []):
         name = "pinbench" if p["set"] == "default" else f"pinbench-{p['set']}"

@@ -184,10 +184,17 @@ def parse(argv):
     ap.add_argument("--boots", type=int, default=1,
                     help="deterministic boots per prefix (default 1: the committed A/A floors of the base are "
                          "the noise threshold)")
+    ap.add_argument("--wallclock", type=int, default=0, metavar="N",
+                    help="also N wall-clock boots per prefix (KVM where it boots, else TCG), judged by the "
+                         "wall-clock rule, which needs several boots a side; they never overlap a build or "
+                         "another boot")
     ap.add_argument("--id")
     ap.add_argument("--parallel", type=int, default=0)
     ap.add_argument("--allow-dirty", action="store_true")
-    return ap.parse_args(argv)
+    a = ap.parse_args(argv)
+    if not 0 <= a.wallclock <= 9:
+        ap.error("--wallclock must be 0-9")
+    return a
 
 
 def main(argv=None):
@@ -231,8 +238,10 @@ def main(argv=None):
         shutil.rmtree(out, ignore_errors=True)
         raise
     use_overlay(root)
-    run_argv = ["--variants", ",".join([f"baseline@{a.base}"] + labels), "--matrix", a.matrix, "--deterministic",
+    run_argv = ["--variants", ",".join([f"baseline@{a.base}"] + labels), "--matrix", a.matrix,
                 "--boots", str(a.boots), "--id", rid, "--review"]
+    run_argv += ["--modes", "deterministic,wallclock", "--wallclock-boots", str(a.wallclock)] if a.wallclock \
+        else ["--deterministic"]
     run_argv += ["--parallel", str(a.parallel)] if a.parallel else []
     run_argv += ["--tree", a.tree] if a.tree else []
     run_argv += ["--allow-dirty"] if a.allow_dirty else []
@@ -334,6 +343,7 @@ def sections(run, sets, psets, metric, unit, alpha, floor):
     on = f"tree {meta['tree']} (base {meta['base']})" if meta.get("tree") else f"base {meta['base']}"
     txt = textwrap.wrap(f"pinlab review: {len(meta['patches'])} patch(es) on {on}", 80) + [""]
     all_sets = {"default": sets, **psets}
+    wsets = wallclock_sets(run)
     summary = dict(run=run.id, on=on, patches=[])
     for p, prev, v in prefix_chain(meta, measured):
         head = f"### Patch {p['n']}: {p['subject']}"
@@ -373,6 +383,11 @@ def sections(run, sets, psets, metric, unit, alpha, floor):
         txt += [f"  {t}" for t in wrap_items([t for _, t in lines[:8]] or ["nothing beyond the noise threshold"])]
         if len(lines) > 8:
             txt.append(f"  ... {len(lines) - 8} more in review.md")
+        if prev in wsets and v in wsets:
+            w = wallclock_line(wsets[prev], wsets[v], alpha)
+            entry["wallclock"] = w
+            md.append(f"- wall-clock: {w}")
+            txt += wrap_items([f"wall-clock: {w}"])
         # kernel warnings and oopses: the ones this prefix's boot printed
         # that the prefix before it did not (a patch's new splat)
         def splats(x):
@@ -412,23 +427,56 @@ def sections(run, sets, psets, metric, unit, alpha, floor):
     return md, txt
 
 
+def wallclock_sets(run):
+    """{variant: set} of the run's wall-clock boots ({} when it has none)."""
+    from .report import pick_sets
+    if not any(s.get("mode") == "wallclock" for s in run.index.get("sets", [])):
+        return {}
+    return pick_sets(run, "wallclock")[1]
+
+
+def wallclock_line(a, b, alpha):
+    """A prefix's wall-clock verdict in one line: its flagged changes
+    (ns per page), or why nothing can be judged."""
+    res = compare.result(a, b, "ns_per_page", alpha)
+    judged = [w for w in res["warnings"] if w.startswith("not enough boots")]
+    if judged:
+        return judged[0]
+    fl = flagged(res)
+    if not fl:
+        return f"nothing flagged ({res['boots_a']} vs {res['boots_b']} boots, ns per page)"
+    return "; ".join(f"{compare.short(r['name'])} {r['change_pct']:+.1f} %" for r in fl[:5]) + \
+        (f"; {len(fl) - 5} more" if len(fl) > 5 else "") + f" ({res['boots_a']} vs {res['boots_b']} boots, ns per page)"
+
+
 def time_part(run):
     """Where the review's time went: each kernel's build in this run, each
-    boot, and the run's total (manifest.txt, run.json)."""
+    boot and its stages (host seconds, seen from its console), and the
+    run's total (manifest.txt, run.json)."""
     man = os.path.join(run.path, "manifest.txt")
     lines = open(man).read().splitlines() if os.path.exists(man) else []
     builds = {m[1]: int(m[2]) for m in (re.match(r"^kernel (\S+): .*\((\d+) s in this run\)$", x) for x in lines) if m}
     total = next((int(m[1]) for m in (re.match(r"^total: (\d+) s$", x) for x in lines) if m), None)
-    boots = {b["variant"]: b.get("seconds", 0) for b in run.index.get("boots", [])}
+    boots = run.index.get("boots", [])
     if total is None:
         return [], []
     par = re.search(r"--parallel (\d+)", run.index.get("command", ""))
+    stages = {}
+    for b in boots:
+        for k, v in b.get("steps", []):
+            stages[k] = stages.get(k, 0) + v
+    piped = all(b.get("mode") == "deterministic" for b in boots) and "steps" in (boots[0] if boots else {})
     text = (f"Time: {total} s in all, on {os.cpu_count()} CPUs. Builds {sum(builds.values())} s ("
             + ", ".join(f"{v} {t} s" for v, t in builds.items()) + "; a kernel already built is taken from the "
-            "cache, and a build waits for the lab's build lock while another run builds). Boots "
-            f"{sum(boots.values())} s of guest time in all (" + ", ".join(f"{v} {t} s" for v, t in boots.items())
-            + "; " + (f"{par[1]} at a time" if par else "up to one per CPU at a time") + "). The rest: the "
-            "initramfs, waiting for a free CPU, the report.")
+            "cache, and a build waits for the lab's build lock while another run builds"
+            + ("; each prefix boots as soon as it is built, while the next one builds" if piped else "")
+            + f"). Boots {sum(b.get('seconds', 0) for b in boots)} host seconds in all ("
+            + ", ".join(f"{b['variant']} {b.get('seconds', 0)} s" for b in boots) + "; "
+            + (f"{par[1]} at a time" if par else "up to one per CPU at a time") + ")")
+    if stages:
+        text += ("; by stage, summed over the boots: "
+                 + ", ".join(f"{k} {round(v)} s" for k, v in sorted(stages.items(), key=lambda x: -x[1])))
+    text += ". The rest: the initramfs, waiting for a free CPU, the report."
     return ["### Time", "", text, ""], wrap_items([text]) + [""]
 
 

@@ -4,6 +4,7 @@
 """
 import json
 import lzma
+import time
 import os
 import re
 import sys
@@ -257,7 +258,9 @@ def test_every_matrix_loads_and_makes_command_lines():
             continue
         cmds, sets = plan.guest_commands(m, vm, "baseline", cross=True)
         names = [c[0] for c in cmds]
-        assert names[:3] == ["semantics", "semantics-xfs", "semantics-cross"]
+        want = {"ext4": "semantics", "xfs": "semantics-xfs", "cross": "semantics-cross",
+                "peer": "peer-gup-longterm"}
+        assert [n for n in names if n in want.values()] == [want[t] for t in m["semantics"]]
         assert plan.commands_file(cmds).count("\n") == len(cmds)
         for f in sets:
             assert f.removesuffix(".json") in names
@@ -407,6 +410,7 @@ def plan_of(*argv):
     (["--variants", "baseline@7.0"], r"unknown base '7.0' \(known: 6.1 6.12 7.3\)"),
     (["--variants", "nosuch@6.12"], "unknown variant 'nosuch' on base 6.12"),
     (["--variants", "baseline,baseline@6.1"], "named twice"),
+    (["--variants", "baseline", "--wallclock-boots", "10"], "--wallclock-boots must be 1-9"),
 ])
 def test_run_plan_refuses_bad_input(argv, msg):
     with pytest.raises(PinlabError, match=msg):
@@ -1176,3 +1180,105 @@ def test_lab_vms_queue_for_memory_machine_wide(tmp_path, monkeypatch):
     assert len(held) == max(1, (total - (2 << 30)) // ((4 << 30) + (768 << 20)))
     held.pop().close()                      # one VM ends: its slot is free
     assert labrun.vm_slot(4 << 30, wait=False) is not None
+
+
+def test_step_clock_adds_up_to_the_boot(tmp_path, monkeypatch):
+    from pinlab import labrun
+    con = tmp_path / "console.log"
+    now = [100.0]
+    monkeypatch.setattr(labrun.time, "time", lambda: now[0])
+    clock = labrun.StepClock(str(con), 100.0)
+    feed = [(12, "[    0.1] Linux version\npinlab-guest: 6.1 up at 1.9 s\n"),
+            (15, "pinlab-job: pmem: fsdax-ext4 in slot 0 = region1\npinlab-job: semantics\n"),
+            (40, "pinlab-job: semantics: exit 0\n"),
+            (41, "pinlab-job: pinbench\nhalf a li"),
+            (90, "ne\npinlab-job: pinbench: exit 0\npinlab-guest: done\n")]
+    for t, text in feed:
+        now[0] = 100.0 + t
+        with open(con, "a") as f:
+            f.write(text)
+        clock.poll()
+    steps = dict(clock.steps(100.0 + 95))
+    assert steps == {"kernel boot": 12.0, "nvdimm set-up": 3.0, "semantics": 25.0, "between commands": 1.0,
+                     "pinbench": 49.0, "power-off": 5.0}
+    assert abs(sum(steps.values()) - 95) < 1e-6
+    # a boot that never reached its guest: all of it is the kernel's boot
+    assert labrun.StepClock(str(tmp_path / "none"), 0.0).steps(30.0) == [["kernel boot", 30.0]]
+
+
+def test_a_matrix_may_run_fewer_semantics_tables(tmp_path):
+    vm = plan.load_vm()
+    m = plan.load_matrix("review-quick")
+    assert m["semantics"] == ["ext4"]
+    names = [c[0] for c in plan.guest_commands(m, vm, "p01", cross=True)[0]]
+    assert names == ["semantics", "pinbench", "pinbench-percall"]
+    full = plan.load_matrix("review")
+    assert full["semantics"] == list(plan.SEMANTICS_TABLES)
+    # the same benchmarks as the full review matrix: its floors and figures apply
+    assert m["pinbench"] == full["pinbench"]
+    for bad in ('semantics = ["xfs"]', 'semantics = ["ext4", "nfs"]', 'semantics = "ext4"', "semantics = []"):
+        f = tmp_path / "m.toml"
+        f.write_text(bad + '\n[[pinbench]]\nset = "default"\nprobes = ["gup_test.gup_fast"]\nbackings = ["anon"]\n')
+        with pytest.raises(PinlabError, match="semantics must list tables"):
+            plan.load_matrix(str(f))
+
+
+def test_wall_clock_boots_may_differ_from_deterministic_ones(tmp_path, monkeypatch):
+    monkeypatch.setenv("PINLAB_RESULTS", str(tmp_path))
+    p = plan_of("--variants", "baseline,vmas-array", "--modes", "deterministic,wallclock", "--boots", "1",
+                "--wallclock-boots", "3", "--matrix", "smoke", "--id", "x")
+    assert [(v, m, b) for v, m, b in p["boots"] if m == "deterministic"] == [
+        ("baseline", "deterministic", 1), ("vmas-array", "deterministic", 1)]
+    assert [b for v, m, b in p["boots"] if m == "wallclock"] == [1, 1, 2, 2, 3, 3]
+
+
+def test_manifest_keeps_boot_lines_written_before_its_head(tmp_path):
+    from pinlab import labrun
+    man = labrun.Manifest(str(tmp_path / "manifest.txt"))
+    man.add("variant p01 deterministic boot 1: ok, boot+matrix 140 s")   # a pipelined run's first boot
+    with man.lock:
+        man.head(["id: x", "kernel p02: built in 25 s (26 s in this run)"])
+    man.add("variant p02 deterministic boot 1: ok, boot+matrix 150 s")
+    assert (tmp_path / "manifest.txt").read_text().splitlines() == [
+        "id: x", "kernel p02: built in 25 s (26 s in this run)",
+        "variant p01 deterministic boot 1: ok, boot+matrix 140 s",
+        "variant p02 deterministic boot 1: ok, boot+matrix 150 s"]
+
+
+def test_a_deterministic_run_boots_each_kernel_as_soon_as_it_is_built(tmp_path, monkeypatch):
+    """Pipelined: the first variant's boot starts while the second builds;
+    a wall-clock run builds everything first (no boot overlaps a build)."""
+    from pinlab import labrun
+    monkeypatch.setenv("PINLAB_RESULTS", str(tmp_path / "results"))
+    events = []
+
+    def sh(script, *args, log=None):
+        if script == "build":
+            events.append(("build start", args[0]))
+            time.sleep(0.3)
+            k = tmp_path / "k" / args[0]
+            k.mkdir(parents=True, exist_ok=True)
+            (k / "config").write_text("")
+            (k / "kernel.txt").write_text("build_seconds: 1\n")
+            events.append(("build end", args[0]))
+            return str(k)
+        part = tmp_path / f"initrd-{len(events)}.cpio.gz"
+        part.write_bytes(b"")
+        return str(part)
+
+    def boot_one(p, index, man, kernel, initrd, tmp, out, v, mode, b, accel):
+        events.append(("boot", v))
+        man.add(f"variant {v} {mode} boot {b}: ok, boot+matrix 1 s")
+        return True
+    monkeypatch.setattr(labrun, "sh", sh)
+    monkeypatch.setattr(labrun, "boot_one", boot_one)
+    monkeypatch.setattr(labrun, "guard_tmp", lambda tmp: os.fork() or os._exit(0))
+    for modes, piped in (("deterministic", True), ("wallclock", False)):
+        events.clear()
+        p = plan_of("--variants", "baseline,vmas-array", "--modes", modes, "--matrix", "smoke",
+                    "--id", modes, "--parallel", "1", "--no-report", "--accel", "tcg")
+        assert labrun.run(p) == 0
+        first_boot = events.index(("boot", "baseline"))
+        assert (first_boot < events.index(("build end", "vmas-array"))) == piped, events
+        man = (tmp_path / "results" / modes / "manifest.txt").read_text()
+        assert "kernel vmas-array:" in man and man.count("boot 1: ok") == 2
