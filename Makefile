@@ -78,11 +78,11 @@ bench/pinbench-asan: $(BUILD)/bench/pinbench.o $(LIB_OBJ) $(GB_OBJ)
 	$(CXX) -o $@ $^ $(LDLIBS)
 
 lint:
-	clang-format --dry-run --Werror bench/*.c bench/*/*.c bench/*/*.h bench/gbench/*.cc
+	clang-format --dry-run --Werror bench/*.c bench/*/*.c bench/*/*.h bench/gbench/*.cc plugin/*.c
 	shellcheck -x scripts/*.sh scripts/lab scripts/guest/* .ci/run
 
 format:
-	clang-format -i bench/*.c bench/*/*.c bench/*/*.h bench/gbench/*.cc
+	clang-format -i bench/*.c bench/*/*.c bench/*/*.h bench/gbench/*.cc plugin/*.c
 
 clean:
 	rm -rf build build-asan bench/pinbench bench/pinbench-asan bench/pinsem

@@ -86,6 +86,33 @@ static void fail_case(gbc_state *st, int r, const char *why)
 	failures++;
 }
 
+/*
+ * --passes-out: every pass of every case, in the order they ran (TAB
+ * separated): name, "warmup" or "timed", get and put clock deltas (ns, or
+ * instructions under -icount), pages, calls.  A profiling boot's plugin
+ * opens two windows per gup_test pass (the pin loop, the release loop);
+ * this says whose they were.  Written at exit from a buffer (a measuring
+ * boot's job is the same as its profiling boot's: no write between passes).
+ */
+static FILE *passes;
+static char passes_buf[1 << 20];
+
+static void pass_line(gbc_state *st, const struct pb_case *k, bool warm,
+		      const struct pb_sample *s)
+{
+	if (!passes)
+		return;
+	fprintf(passes,
+		"%s%s/%s/size_kb:%" PRId64 "/ppc:%" PRId64 "/vmas:%" PRId64
+		"/write:%" PRId64 "\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
+		"\t%" PRIu64 "\n",
+		k->overhead ? "overhead/" : "", k->pr->name, k->bk->name,
+		gbc_range(st, 0), gbc_range(st, 1), gbc_range(st, 2),
+		gbc_range(st, 3), warm ? "warmup" : "timed", s->get_ns,
+		s->put_ns, s->pages, s->calls);
+	fflush(passes);
+}
+
 static void bench(gbc_state *st, void *arg)
 {
 	const struct pb_case *k = arg;
@@ -147,6 +174,8 @@ static void bench(gbc_state *st, void *arg)
 		if (!r) {
 			memset(&s, 0, sizeof(s));
 			r = c.pr->iterate(&c, &s, why);
+			if (!r)
+				pass_line(st, k, true, &s);
 		}
 		if (r) {
 			rc = pb_case_close(&c, why2);
@@ -189,6 +218,7 @@ static void bench(gbc_state *st, void *arg)
 		r = c.pr->iterate(&c, &s, why);
 		if (r)
 			break;
+		pass_line(st, k, false, &s);
 		irq_ok = irq_ok && !pb_read_keyed("/proc/stat", "intr", &irq1);
 		irqs += irq1 - irq0;
 		if (k->bk->refresh) {
@@ -832,8 +862,23 @@ int main(int argc, char **argv)
 			"pinbench: no pool guardian (%s): a SIGKILL "
 			"would leave a grown hugetlb pool\n",
 			strerror(errno));
+	if (opts.passes_out &&
+	    (!(passes = fopen(opts.passes_out, "w")) ||
+	     setvbuf(passes, passes_buf, _IOFBF, sizeof(passes_buf)))) {
+		fprintf(stderr, "pinbench: --passes-out %s: %s\n",
+			opts.passes_out, strerror(errno));
+		for (size_t d = 0; d < ncases; d++)
+			free(cases[d].v);
+		free(gb_argv);
+		return 2;
+	}
 	gbc_run();
 	gbc_shutdown();
+	if (passes && fclose(passes)) {
+		fprintf(stderr, "pinbench: --passes-out %s: %s\n",
+			opts.passes_out, strerror(errno));
+		failures++;
+	}
 	pb_hugetlb_restore();
 	status = failures ? 1 : 0;
 	for (size_t i = 0; i < ncases; i++)

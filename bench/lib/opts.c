@@ -48,6 +48,10 @@ static const struct pb_option general[] = {
 	  "CHILD)" },
 	{ "label", PB_OPT_STR, F(label), 0, "TEXT",
 	  "label written into the JSON context (the lab: kernel variant)" },
+	{ "passes-out", PB_OPT_STR, F(passes_out), 0, "FILE",
+	  "write one line per pass (warm-up too): benchmark, pass, get "
+	  "and put clock deltas, pages, calls (the lab's profiles join "
+	  "their windows to it)" },
 	{ "help", PB_OPT_FLAG, F(help), 0, NULL, "this text" },
 	PB_OPT_END,
 };

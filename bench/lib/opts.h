@@ -28,12 +28,13 @@ struct pb_opts {
 	const char *fsdax_dir;
 	const char *devdax;
 	const char *label;
-	const char *probes;   /* comma list of probe names, NULL: all */
-	const char *backings; /* comma list of backing names, NULL: all */
-	uint64_t iterations;  /* fixed iterations per run, 0: Google Benchmark
-				 decides */
-	bool sizes_given;     /* else each backing: max(16M, its page size) */
-	const char *list;     /* NULL: no --list; "text" or "json" */
+	const char *passes_out; /* --passes-out: a line per pass, or NULL */
+	const char *probes;	/* comma list of probe names, NULL: all */
+	const char *backings;	/* comma list of backing names, NULL: all */
+	uint64_t iterations;	/* fixed iterations per run, 0: Google Benchmark
+				   decides */
+	bool sizes_given;	/* else each backing: max(16M, its page size) */
+	const char *list;	/* NULL: no --list; "text" or "json" */
 	bool help;
 	bool warmup;	      /* one untimed pass before the timed ones */
 	const char *unit;     /* "ns", or "instructions" (a guest under

@@ -219,12 +219,14 @@ def parser():
                        ("aa", "the build A/A of a base: baseline and a rebuilt baseline, booted and compared"),
                        ("review", "a patch series, patch by patch: each prefix built, booted and judged"),
                        ("bisect", "the first commit that moved a benchmark: git bisect run, measured"),
+                       ("explain", "where a change's instructions went, by kernel function (run --profile)"),
                        ("kconfig-check", "a lab config against Debian's, performance-relevant options")):
         sub.add_parser(name, help=what, add_help=False)
     return ap
 
 
 PASSTHROUGH = {"bases": "bases", "fio-results": "fio", "profile": "perf", "run": "labrun", "aa": "labrun", "review": "review", "bisect": "bisect",
+               "explain": "explain",
                "kconfig-check": "kconfig"}
 
 

@@ -146,13 +146,13 @@ class Apt:
     """apt-get/apt-cache on the private sources list and lists under
     CACHE/apt; the system's sources, lists and archives are not used."""
 
-    def __init__(self, cache=None):
+    def __init__(self, cache=None, text=None):
         self.dir = os.path.join(cache or CACHE, "apt")
         self.sources = os.path.join(self.dir, "sources.list")
         self.lists = os.path.join(self.dir, "lists")
         os.makedirs(os.path.join(self.lists, "partial"), exist_ok=True)
         os.makedirs(os.path.join(self.dir, "archives", "partial"), exist_ok=True)
-        text = sources_text()
+        text = text or sources_text()
         old = open(self.sources).read() if os.path.exists(self.sources) else None
         if old != text:
             with open(self.sources + ".tmp", "w") as f:

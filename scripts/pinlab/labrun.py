@@ -27,7 +27,7 @@ import threading
 import time
 import traceback
 
-from . import TOP, PinlabError, collect, gb, plan, report, repeat, store, variants
+from . import TOP, PinlabError, collect, gb, plan, report, repeat, store, tcgprof, variants
 
 
 class Stop(Exception):
@@ -55,6 +55,10 @@ def parse(argv):
     ap.add_argument("--wallclock-boots", type=int, default=0, metavar="N",
                     help="wall-clock boots per variant when they differ from the deterministic ones (default "
                          "--boots)")
+    ap.add_argument("--profile", action="store_true",
+                    help="one more deterministic boot per variant (boot 1's seed and job) with QEMU's TCG plugin "
+                         "counting the instructions of every kernel function in each pin loop: "
+                         "VARIANT.det.prof/profile.txt; never one of the measuring boots")
     ap.add_argument("--first-seed", type=int, default=1,
                     help="boot N has seed FIRST_SEED + N - 1 (default 1): another run's boots of the same "
                          "kernels get other layouts, for an A/A across runs")
@@ -117,6 +121,8 @@ def make_plan(a):
     parallel = a.parallel or max(1, (os.cpu_count() or 1))
     if not 1 <= parallel <= 64:
         raise PinlabError("run: --parallel must be 1-64")
+    if a.profile and "deterministic" not in modes:
+        raise PinlabError("run: --profile needs deterministic boots (--deterministic)")
     if "deterministic" in modes and a.accel == "kvm":
         raise PinlabError("run: deterministic mode needs TCG (-icount), not --accel kvm")
     vlist = [variants.normal(v) for v in a.variants.split(",")]
@@ -146,6 +152,8 @@ def make_plan(a):
     # wall-clock boots interleave (A B A B ...), deterministic ones may run in parallel
     nboots = {m: (a.wallclock_boots or a.boots) if m == "wallclock" else a.boots for m in modes}
     boots = [(v, m, b) for m in modes for b in range(1, nboots[m] + 1) for v in vlist]
+    # a profiling boot per variant, after the measuring ones (same seed as boot 1)
+    boots += [(v, "profile", 1) for v in vlist] if a.profile else []
     # the revision is the tree's at the plan: what the dirty check saw (edits
     # made while a long run goes on are not its inputs)
     return dict(id=rid, out=out, variants=vlist, confs=confs, matrix=matrix, vm=vm, modes=modes, boots=boots,
@@ -373,9 +381,9 @@ class Boot:
     live = set()
     lock = threading.Lock()
 
-    def __init__(self, vm, kernel, initrd, jobdir, tmp, mode, accel, limit):
+    def __init__(self, vm, kernel, initrd, jobdir, tmp, mode, accel, limit, extra=()):
         os.makedirs(tmp, exist_ok=True)
-        self.tmp, self.limit = tmp, limit
+        self.tmp, self.limit, self.mode = tmp, limit, mode
         nv = os.path.join(tmp, "nv")
         shutil.rmtree(nv, ignore_errors=True)
         os.makedirs(nv)
@@ -391,9 +399,17 @@ class Boot:
         self.console = os.path.join(tmp, "console.log")
         if os.path.exists(self.console):
             os.remove(self.console)
-        self.args = plan.qemu_args(vm, os.path.join(kernel, "bzImage"), initrd, self.console, nv, mode, accel)
+        self.args = plan.qemu_args(vm, os.path.join(kernel, "bzImage"), initrd, self.console, nv, mode, accel) \
+            + list(extra)
         self.guest_bytes = parse_size(vm["memory"]["size"])
         self.proc = None
+
+    def preexec(self):
+        pdeathsig()
+        if self.mode == "deterministic":
+            # its figures count instructions, not time: a build (a review's
+            # next prefix) goes first; a wall-clock boot never shares the host
+            os.nice(DETERMINISTIC_NICE)
 
     def run(self, progress=True):
         slot = vm_slot(self.guest_bytes)
@@ -408,7 +424,7 @@ class Boot:
         with open(self.console + ".qemu", "w") as err:
             with Boot.lock:
                 self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                             preexec_fn=pdeathsig, start_new_session=True)
+                                             preexec_fn=self.preexec, start_new_session=True)
                 Boot.live.add(self)
             timed_out, next_say = False, 60
             while self.proc.poll() is None:
@@ -610,6 +626,8 @@ def run(p):
     # next one builds); a wall-clock boot never overlaps a build
     pipelined = "wallclock" not in p["modes"]
     try:
+        if p["args"].profile:
+            say(f"profile: plugin {shown(tcgprof.plugin())}")
         if pipelined:
             initrd, names = initramfs(p, tmp)
             ready = {v: threading.Event() for v in p["variants"]}
@@ -668,6 +686,7 @@ def run(p):
 
 
 STOPPING = threading.Event()
+DETERMINISTIC_NICE = 10
 
 
 def boot_all(p, index, kernels, failed, initrd, tmp, out, accel, man, ready=None):
@@ -679,8 +698,9 @@ def boot_all(p, index, kernels, failed, initrd, tmp, out, accel, man, ready=None
     say(f"layouts: boot N has seed N + {p['args'].first_seed - 1} (initramfs pad, pinbench --seed)"
         if not p["args"].no_perturb
         else "layouts: every boot seed 0 (--no-perturb)")
-    det = [x for x in todo if x[1] == "deterministic"]
-    wall = [x for x in todo if x[1] != "deterministic"]
+    det = [x for x in todo if x[1] in ("deterministic", "profile")]
+    wall = [x for x in todo if x[1] == "wallclock"]
+
     def one(x):
         v, mode, b = x
         if ready:
@@ -708,33 +728,48 @@ def boot_all(p, index, kernels, failed, initrd, tmp, out, accel, man, ready=None
 
 
 def boot_one(p, index, man, kernel, initrd, tmp, out, v, mode, b, accel):
-    bid = store.boot_id(v, mode, b)
+    """One boot, collected; mode "profile": a deterministic boot of boot b's
+    seed and job with the profiling plugin, kept apart from the measuring
+    boots (run.json's profiles, its sets in its own record)."""
+    prof = mode == "profile"
+    mode = "deterministic" if prof else mode
+    bid = store.boot_id(v, mode, b) + (".prof" if prof else "")
     nb = sum(1 for x in p["boots"] if x[0] == v and x[1] == mode)
-    say(f"[{v}] {mode} boot {b}/{nb} ({'tcg, icount' if mode == 'deterministic' else accel})")
+    say(f"[{v}] {mode} boot {b}/{nb} ({'tcg, icount' if mode == 'deterministic' else accel})" if not prof
+        else f"[{v}] profiling boot (tcg, icount, plugin; seed of boot {b})")
     jobdir = os.path.join(tmp, f"job-{bid}")
     job = job_for(p, v, mode, b, jobdir)
     os.makedirs(tmp, exist_ok=True)
     seed = seed_of(p, b)
-    boot = Boot(p["vm"], kernel, padded_initrd(initrd, seed, tmp), jobdir, tmp, mode, accel, p["timeout"])
+    extra = tcgprof.qemu_args(kernel, tmp, os.path.join(tmp, "profile.txt")) if prof else ()
+    boot = Boot(p["vm"], kernel, padded_initrd(initrd, seed, tmp), jobdir, tmp, mode, accel, p["timeout"], extra)
     res, guest_out = boot.run(progress=p["parallel"] == 1 or mode != "deterministic")
     if STOPPING.is_set():
         return False
+    if prof and os.path.exists(os.path.join(tmp, "profile.txt")):
+        shutil.move(os.path.join(tmp, "profile.txt"), os.path.join(guest_out, "profile.txt"))
     cmdline = " ".join(shlex.quote(x) for x in boot.args)
     rec = dict(id=bid, base=p["confs"][v]["base"], variant=v, mode=mode, boot=b,
                seconds=res["seconds"], seed=seed, steps=res["steps"])
     rec, sets = collect.collect(out, rec, guest_out, boot.console, cmdline, res, job)
+    if prof and "profile.txt" not in rec["files"]:
+        rec.update(verdict="failed", reasons=rec["reasons"] + ["profile: the plugin wrote no profile.txt"])
     shutil.rmtree(tmp, ignore_errors=True)
     with man.lock:
-        index["boots"].append(rec)
-        index["sets"] += sets
+        if prof:
+            index.setdefault("profiles", []).append(dict(rec, sets=sets))
+        else:
+            index["boots"].append(rec)
+            index["sets"] += sets
         store.write_index(out, index)
     summary = [f"{s['id']}: {gb_summary(out, s)}" for s in sets]
-    man.add(f"variant {v} {mode} boot {b}: {'ok' if rec['verdict'] == 'ok' else 'FAILED: ' + '; '.join(rec['reasons'])}"
-            f", boot+matrix {res['seconds']} s")
+    man.add(f"variant {v} {'profiling' if prof else mode} boot {b}: "
+            f"{'ok' if rec['verdict'] == 'ok' else 'FAILED: ' + '; '.join(rec['reasons'])}, boot+matrix {res['seconds']} s")
+    what = "profiling boot" if prof else f"{mode} boot {b}"
     if rec["verdict"] != "ok":
-        say(f"[{v}] {mode} boot {b} FAILED: " + "; ".join(rec["reasons"][:5]))
+        say(f"[{v}] {what} FAILED: " + "; ".join(rec["reasons"][:5]))
         return False
-    say(f"[{v}] {mode} boot {b} ok in {res['seconds']} s: " + "; ".join(summary))
+    say(f"[{v}] {what} ok in {res['seconds']} s: " + "; ".join(summary))
     return True
 
 
@@ -817,9 +852,6 @@ def aa_main(argv=None):
     ap.add_argument("base", help="a base: kernel-patches/BASE")
     ap.add_argument("--boots", type=int, default=3, help="boots per build (default 3)")
     ap.add_argument("--matrix", default="standard")
-    ap.add_argument("--wallclock-boots", type=int, default=0, metavar="N",
-                    help="wall-clock boots per variant when they differ from the deterministic ones (default "
-                         "--boots)")
     ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--id")
     ap.add_argument("--allow-dirty", action="store_true")

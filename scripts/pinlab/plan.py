@@ -174,9 +174,12 @@ def guest_commands(matrix, vm, variant, cross, mode="wallclock", seed=0):
         # pinbench's FS-DAX is XFS made with su=2m (scripts/guest/job.sh): its
         # files' 2 MiB extent-size hint makes fsdax PMD-mapped in every boot
         places = [] if "node" in p else [f"--fsdax-dir={mounts['fsdax-xfs']}", f"--devdax={devdax}"]
+        # deterministic: every pass's figures (a profiling boot, the same
+        # job, joins its plugin's windows to them)
+        passes = [f"--passes-out={out}/{name}-passes.tsv"] if mode == "deterministic" else []
         cmds.append((name, f"{name}.txt", ["pinbench", *pinbench_args(p), *lab, f"--label={variant}", *places,
                                            f"--dir={mounts['disk']}", f"--benchmark_out={out}/{name}.json",
-                                           "--benchmark_out_format=json"]))
+                                           "--benchmark_out_format=json", *passes]))
         sets[f"{name}.json"] = ("pinbench", p["set"])
     if "fio" in matrix:
         cmds.append(("fio", "fio.txt", ["sh", "/usr/share/pinlab/workloads/fio/run.sh", "--out", f"{out}/fio",

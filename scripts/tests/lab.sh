@@ -220,7 +220,7 @@ calibrated "$o12" 2 "6.12 calibration against its own selftest (tools/testing/se
 # its boots 3-4 (an A/A) must flag nothing
 set +e
 PINLAB_RESULTS="$tmp" bash "$top/scripts/lab" run --variants baseline,known-cost --matrix control \
-	--deterministic --boots 4 --no-report --id control >"$tmp/control.log" 2>&1
+	--deterministic --boots 4 --profile --no-report --id control >"$tmp/control.log" 2>&1
 rc=$?
 set -e
 if [ "$rc" -eq 0 ] && bash "$top/scripts/lab" compare "$tmp/control/baseline.det" "$tmp/control/known-cost.det" \
@@ -257,6 +257,33 @@ sys.exit(0 if res["by_boot"] and not flagged else 1)
 PY
 )"; then ok "A/A under perturbation: $aa"
 else notok "A/A under perturbation: ${aa:-}"; fi
+
+# where the instructions went: the same run's profiling boots (QEMU's TCG
+# plugin, one per variant, boot 1's seed and job).  The plugin's count of
+# every pin loop must agree with pinbench's own within 1 %, the profiling
+# boots' figures must equal the measuring boots', and the planted cost
+# must be found in the function it was planted in (pin_user_pages), at
+# least 99 % of it, on every pin_longterm benchmark
+if [ "$rc" -eq 0 ] && ex="$(cd "$top/scripts" && /usr/bin/python3 - "$tmp/control" <<'PY'
+import sys
+from pinlab import explain, store
+run = store.open_run(sys.argv[1])
+md, res = explain.explain(run, "baseline", "known-cost", threshold=0.5)
+rows = res["rows"]
+planted = [r for r in rows if r["name"].startswith("gup_test.pin_longterm/")]
+shares = [sum(f["delta"] for f in r["functions"] if f["function"] == "pin_user_pages") / (r["b"] - r["a"]) * 100
+          for r in planted]
+checks = res["checks"]
+ok = (len(planted) == 2 and len(rows) == 2 and all(s >= 99 for s in shares)
+      and all(c["figures_equal"] and c["worst_pct"] is not None and c["worst_pct"] <= 1 for c in checks.values()))
+print(f"{len(rows)} benchmarks moved (pin_longterm: {len(planted)}); pin_user_pages explains "
+      + ", ".join(f"{s:.1f} %" for s in shares) + " of their change; plugin against pinbench within "
+      + " / ".join(f"{c['worst_pct']:.3f} %" for c in checks.values() if c["worst_pct"] is not None)
+      + "; profiling boots' figures " + ("equal" if all(c["figures_equal"] for c in checks.values()) else "DIFFER"))
+sys.exit(0 if ok else 1)
+PY
+)"; then ok "explain the positive control: $ex"
+else notok "explain the positive control: ${ex:-}"; fi
 
 # failures are recorded and the run goes on: a series that does not apply,
 # then a boot killed at --timeout; no VM is left behind

@@ -1282,3 +1282,53 @@ def test_a_deterministic_run_boots_each_kernel_as_soon_as_it_is_built(tmp_path, 
         assert (first_boot < events.index(("build end", "vmas-array"))) == piped, events
         man = (tmp_path / "results" / modes / "manifest.txt").read_text()
         assert "kernel vmas-array:" in man and man.count("boot 1: ok") == 2
+
+
+# ---- the profiling plugin's files and the explanation ---------------------------
+
+def test_a_profile_is_read_whole_or_refused(tmp_path):
+    from pinlab import tcgprof
+    f = tmp_path / "profile.txt"
+    f.write_text("# pinlab-prof 1\nwindow 0 110\n100 follow_page_mask\n10 [unknown]\nwindow 1 5\n5 put_page\n"
+                 "end 2 windows\n")
+    assert tcgprof.read_profile(str(f)) == [(110, {"follow_page_mask": 100, "[unknown]": 10}), (5, {"put_page": 5})]
+    for bad in ("window 0 1\n1 f\n", "window 0 1\n1 f\nend 2 windows\n", "window 0 1\n1 f\nend 1 windows FAILED\n"):
+        f.write_text(bad)
+        with pytest.raises(PinlabError, match="incomplete"):
+            tcgprof.read_profile(str(f))
+
+
+def test_symbols_are_ranges_up_to_the_next_symbol(tmp_path):
+    from pinlab import tcgprof
+    m = tmp_path / "System.map"
+    m.write_text("ffffffff81000000 T _stext\nffffffff81000010 t a\nffffffff81000010 t a_alias\n"
+                 "ffffffff81000030 D data\nffffffff81000040 T b\nffffffff81000050 T _etext\n")
+    names = tcgprof.symbols(str(m), str(tmp_path / "s.txt"))
+    assert (tmp_path / "s.txt").read_text().splitlines() == [
+        "ffffffff81000000 ffffffff81000010 _stext", "ffffffff81000010 ffffffff81000030 a",
+        "ffffffff81000040 ffffffff81000050 b"]
+    assert names["a_alias"] == (0xffffffff81000010, 0xffffffff81000030)
+
+
+def test_windows_align_with_each_pinbench_commands_passes():
+    from pinlab import explain
+    p = [dict(name="gup_test.pin_fast/anon/size_kb:4/ppc:1/vmas:1/write:1", kind=k, get=g, put=5, pages=1, calls=1)
+         for k, g in (("warmup", 1000), ("timed", 900))]
+    other = [dict(name="procmem/anon/size_kb:4/ppc:1/vmas:1/write:1", kind="timed", get=7, put=0, pages=1, calls=1)]
+    # pinsem's windows first (not pinbench's), then the command's passes
+    windows = [(50, {}), (3, {}), (77, {}), (1001, {"x": 1001}), (5, {}), (902, {"x": 902}), (5, {})]
+    out = explain.align(windows, [(None, p + other)])
+    assert [(x["get"], x["pin"][0], x["release"][0]) for x in out] == [(1000, 1001, 5), (900, 902, 5)]
+    with pytest.raises(PinlabError, match="no run of windows"):
+        explain.align(windows[:4], [(None, p)])
+
+
+def test_a_change_is_explained_by_the_functions_that_moved():
+    from pinlab import explain
+    pa = dict(pages=2, calls=2, pin=(400, {"gup": 300, "old_helper": 100}))
+    pb = dict(pages=2, calls=2, pin=(606, {"gup": 300, "known_cost": 206, "new_helper": 100}))
+    ta, tb, rows, share = explain.diff(pa, pb)
+    assert (ta, tb) == (200, 303) and rows[0] == ("known_cost", 0.0, 103.0, 103.0)
+    assert abs(share - 100.0) < 1e-9
+    # old_helper's 50 per page went to new_helper: moved, not a loss and a gain
+    assert explain.moved(rows) == [("old_helper", "new_helper")]
