@@ -156,24 +156,28 @@ def moved(rows):
     return [(a[0], b[0]) for a in only_a for b in only_b if abs(a[1] - b[2]) <= 0.05 * max(a[1], b[2])]
 
 
-def explain(run, a, b, bench=None, threshold=0.5, top=8):
+def explain(run, a, b, bench=None, threshold=0.5, top=8, run_a=None):
     """Markdown lines: the checks, then per benchmark whose per-page count
-    moved by more than threshold %, the functions."""
-    prof = load(run)
-    for v in (a, b):
+    moved by more than threshold %, the functions.  run_a: A's profile from
+    another run (two seeds, two runs of one variant)."""
+    prof_b = load(run)
+    prof_a = load(run_a) if run_a else prof_b
+    for v, prof, r in ((a, prof_a, run_a or run), (b, prof_b, run)):
         if v not in prof:
-            raise PinlabError(f"{run.path}: no profile of {v} (scripts/lab run --profile; have: "
+            raise PinlabError(f"{r.path}: no profile of {v} (scripts/lab run --profile; have: "
                               f"{', '.join(sorted(prof)) or 'none'})")
-    md = [f"## Where the instructions went: {b} against {a}", "",
+    prof = {"a": prof_a[a], "b": prof_b[b]}
+    la, lb = (f"{a} ({run_a.id})", f"{b} ({run.id})") if run_a else (a, b)
+    md = [f"## Where the instructions went: {lb} against {la}", "",
           "Counted by QEMU's TCG plugin (plugin/pinlab-prof.c) in separate profiling boots of the same images, "
           "seeds and jobs as the measuring boot 1: every guest instruction executed between the "
           "instrumentation's two clock reads around each pin loop, by the kernel function its address falls in "
           "(System.map). Instructions per page pinned, from the pass each figure comes from (a guest under TCG, "
           "not hardware).", ""]
-    for v in (a, b):
-        ag = prof[v]["agree"]
+    for side, v in (("a", la), ("b", lb)):
+        ag = prof[side]["agree"]
         worst = max(ag, key=lambda x: abs(x[4])) if ag else None
-        ok, n, d = prof[v]["equal"]
+        ok, n, d = prof[side]["equal"]
         md.append(f"- {v}: plugin against pinbench's own count on {len(ag)} passes: "
                   + (f"largest difference {worst[4]:+.3f} % ({names.short(worst[0])}, {worst[3]} vs {worst[2]})"
                      if worst else "no passes")
@@ -184,13 +188,13 @@ def explain(run, a, b, bench=None, threshold=0.5, top=8):
     # the plugin counts from inside the first clock read to the call of the
     # second; pinbench's clock from the first read to the second: they
     # differ by the clock function's own few dozen instructions per pass
-    na = {p["name"] for p in prof[a]["passes"]}
-    nb = {p["name"] for p in prof[b]["passes"]}
+    na = {p["name"] for p in prof["a"]["passes"]}
+    nb = {p["name"] for p in prof["b"]["passes"]}
     rows = []
     for name in sorted(na & nb):
         if bench and bench not in name:
             continue
-        pa, pb = figure_pass(prof[a]["passes"], name), figure_pass(prof[b]["passes"], name)
+        pa, pb = figure_pass(prof["a"]["passes"], name), figure_pass(prof["b"]["passes"], name)
         if not pa or not pb:
             continue
         ta, tb, listed, share = diff(pa, pb, top)
@@ -208,15 +212,15 @@ def explain(run, a, b, bench=None, threshold=0.5, top=8):
         md += [f"### {names.short(r['name'])}: {r['a']:.1f} -> {r['b']:.1f} insn/page ({r['change_pct']:+.2f} %)", "",
                (f"The {len(r['functions'])} functions below explain" if len(r["functions"]) != 1 else
                 "The function below explains") + f" {r['share']:.1f} % of the change.", "",
-               "| function | " + a + " | " + b + " | change per page |", "|---|---:|---:|---:|"]
+               "| function | " + la + " | " + lb + " | change per page |", "|---|---:|---:|---:|"]
         md += [f"| `{f['function']}` | {f['a']:.2f} | {f['b']:.2f} | {f['delta']:+.2f} |" for f in r["functions"]]
         md += [f"- `{x}` and `{y}`: the same count on either side: code that moved (inlined or outlined), "
                "not a gain and a loss" for x, y in r["moved"]]
         md.append("")
-    return md, dict(a=a, b=b, threshold_pct=threshold, rows=rows,
-                    checks={v: dict(passes=len(prof[v]["agree"]),
-                                    worst_pct=max((abs(x[4]) for x in prof[v]["agree"]), default=None),
-                                    figures_equal=prof[v]["equal"][0]) for v in (a, b)})
+    return md, dict(a=la, b=lb, threshold_pct=threshold, rows=rows,
+                    checks={v: dict(passes=len(prof[side]["agree"]),
+                                    worst_pct=max((abs(x[4]) for x in prof[side]["agree"]), default=None),
+                                    figures_equal=prof[side]["equal"][0]) for side, v in (("a", la), ("b", lb))})
 
 
 def main(argv=None):
@@ -224,6 +228,7 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run", help="results/ID: a run made with --profile")
     ap.add_argument("--a", help="the reference variant (default: B's reference)")
+    ap.add_argument("--a-run", metavar="RUN", help="A's profile from this other run (e.g. another seed)")
     ap.add_argument("--b", help="the variant to explain (default: every profiled variant but the baselines)")
     ap.add_argument("--bench", help="only benchmarks whose name contains this")
     ap.add_argument("--threshold", type=float, default=0.5, help="per-page change to explain, %% (default 0.5)")
@@ -237,13 +242,14 @@ def main(argv=None):
         profiled = [r["variant"] for r in run.index.get("profiles", [])]
         if not profiled:
             raise PinlabError(f"{run.path}: no profiling boots (scripts/lab run --profile)")
+        run_a = store.open_run(a.a_run.rstrip("/")) if a.a_run else None
         pairs = []
         for v in ([a.b] if a.b else [x for x in profiled if not x.startswith("baseline")]):
             ref = a.a or variants.reference(v)
             pairs.append((ref, v))
         md, js = [], []
         for ref, v in pairs:
-            m, j = explain(run, ref, v, a.bench, a.threshold, a.top)
+            m, j = explain(run, ref, v, a.bench, a.threshold, a.top, run_a)
             md += m
             js.append(j)
     except PinlabError as e:

@@ -912,7 +912,32 @@ def plots_section(c):
     return (["", "## Plots", ""] + [x for p in made for x in (f"![{p}]({p})", "")]) if made else [], []
 
 
-SECTIONS = (setup_section, review_section, against_section, across_section, answer_section,
+def explain_section(c):
+    """Where the instructions went (the run's profiling boots, run
+    --profile): each profiled variant against its reference."""
+    if not c.run.index.get("profiles") or c.mode != "deterministic":
+        return [], []
+    from . import explain
+    profiled = [r["variant"] for r in c.run.index["profiles"] if r.get("verdict") == "ok"]
+    md, txt = [], []
+    for v in profiled:
+        ref = c.ref_of(v, set(profiled))
+        if not ref or ref == v:
+            continue
+        try:
+            m, res = explain.explain(c.run, ref, v)
+        except PinlabError as e:
+            md += [f"## Where the instructions went: {v}", "", f"Not explained: {e}", ""]
+            continue
+        md += [("#" + x if x.startswith("#") else x) for x in m]
+        for r in res["rows"][:5]:
+            top = ", ".join(f"{f['function']} {f['delta']:+.1f}" for f in r["functions"][:3])
+            txt += compare.wrap(f"{short(r['name'])} {r['change_pct']:+.1f} %: {top} insn/page "
+                                f"({r['share']:.0f} % of the change)", 80, "    ")
+    return (["## Where the instructions went (profiling boots)", ""] + md if md else []), txt
+
+
+SECTIONS = (setup_section, review_section, against_section, across_section, answer_section, explain_section,
             largest_controls_section, noise_section, placements_section, measurement_section, fio_part,
             outcomes_section, plots_section)
 
