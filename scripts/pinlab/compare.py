@@ -116,6 +116,24 @@ def per_boot_medians(boots, metric):
     return {k: v for k, v in out.items() if len(v) == len(boots)}
 
 
+def interrupt_bound(boots, metric):
+    """{name: %}: for a benchmark whose every repetition in some boot took
+    an interrupt (pinbench's irqs counter), that boot's least repetition
+    still holds one, and the figure is known only to within the range of
+    its repetitions: the largest such range over the boots, in % of the
+    least.  Benchmarks with an interrupt-free repetition in every boot, or
+    without the counter, are absent."""
+    out = {}
+    for reps in boots:
+        for name, bs in reps.items():
+            vals = [(x[metric], x["irqs"]) for x in bs if metric in x and "irqs" in x]
+            if len(vals) > 1 and all(i > 0 for _, i in vals):
+                lo = min(v for v, _ in vals)
+                if lo:
+                    out[name] = max(out.get(name, 0.0), (max(v for v, _ in vals) - lo) / lo * 100)
+    return out
+
+
 def compare_boots(boots_a, boots_b, metric, alpha=0.05, floor=0.5, aa_floor=None, deterministic=None):
     """One row per benchmark run in every boot of both sides: boots as samples.
     deterministic (default: an instruction-count metric): no test, the rule
@@ -126,6 +144,7 @@ def compare_boots(boots_a, boots_b, metric, alpha=0.05, floor=0.5, aa_floor=None
         deterministic = metric.startswith("insn")
 
     pa, pb = per_boot_medians(boots_a, metric), per_boot_medians(boots_b, metric)
+    irq = interrupt_bound(list(boots_a) + list(boots_b), metric) if deterministic else {}
     need = boots_needed(alpha)
     rows = []
     for name in sorted(set(pa) & set(pb)):
@@ -146,7 +165,8 @@ def compare_boots(boots_a, boots_b, metric, alpha=0.05, floor=0.5, aa_floor=None
         rows.append(dict(name=name, n_a=len(a), n_b=len(b), median_a=ma, median_b=mb, min_a=min(a), max_a=max(a),
                          min_b=min(b), max_b=max(b), change_pct=change, ci_lo=None, ci_hi=None, p=p, exact=False,
                          boots=True, aa_pct=aa, committed_aa_pct=aa_floor.get(group),
-                         noise_pct=max(floor, aa, aa_floor.get(group, 0.0)),
+                         irq_pct=irq.get(name),
+                         noise_pct=max(floor, aa, aa_floor.get(group, 0.0), irq.get(name, 0.0)),
                          disjoint=max(a) < min(b) or max(b) < min(a), min_p=min_p, testable=judged, judged=judged))
     for r, q in zip([r for r in rows if r["p"] is not None], bh([r["p"] for r in rows if r["p"] is not None])):
         r["q"] = q

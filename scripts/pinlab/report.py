@@ -890,7 +890,10 @@ def placements_section(c):
 
 
 def measurement_section(c):
-    md = calibration_lines(c.run, c.mode) + cv_lines(c.sets, c.metric)
+    # every set of the run, the default placement's and the others' (percall, vmas, ...)
+    others = c.all_psets or (placement_sets(c.run, c.mode) if c.sets else {})
+    every = dict(c.sets, **{f"{v} [{pl}]": ref for pl, ps in sorted(others.items()) for v, ref in ps.items()})
+    md = calibration_lines(c.run, c.mode) + cv_lines(every, c.metric)
     if c.sets and (len(c.sets) == 1 or not c.base):
         for ref in c.sets.values():
             md += figures_lines(ref, c.metric, c.unit)

@@ -1332,3 +1332,16 @@ def test_a_change_is_explained_by_the_functions_that_moved():
     assert abs(share - 100.0) < 1e-9
     # old_helper's 50 per page went to new_helper: moved, not a loss and a gain
     assert explain.moved(rows) == [("old_helper", "new_helper")]
+
+
+def test_a_reviews_wall_clock_line_says_when_it_cannot_judge():
+    from pinlab import review
+    run = store.open_run(os.path.join(os.path.dirname(__file__), "..", "..", "results", "20261124-lab-debian-wall"))
+    w = review.wallclock_sets(run)
+    assert {"baseline", "callsite-check"} <= set(w)
+    line = review.wallclock_line(w["baseline"], w["callsite-check"], 0.05)
+    # 2 boots a side: the exact test on boots cannot reach p < 0.05
+    assert line.startswith("not enough boots to judge: 2 vs 2 wall-clock boots"), line
+    # a deterministic-only run has none
+    assert review.wallclock_sets(store.open_run(os.path.join(os.path.dirname(__file__), "..", "..", "results",
+                                                             "20261203-review-a03db236-6.12"))) == {}
