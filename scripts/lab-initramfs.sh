@@ -88,7 +88,9 @@ if [ "$workloads" -eq 1 ]; then
 	echo "$out"
 	exit 0
 fi
-make -s -C "$top" all
+mkdir -p "$top/build"
+# one make at a time in this tree (two lab runs of it would race on build/)
+flock "$top/build/.make.lock" make -s -C "$top" all
 progs=(
 	"$top/bench/pinbench" "$top/bench/pinsem"
 	/usr/bin/ndctl /usr/bin/daxctl /sbin/mke2fs /sbin/mkfs.xfs

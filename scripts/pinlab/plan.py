@@ -84,11 +84,23 @@ def load_matrix(name):
     return m
 
 
+MAKE_LOCK = os.path.join(TOP, "build", ".make.lock")
+
+
+def make(target):
+    """make -s TARGET in the repository, one at a time (two lab runs of one
+    tree would race on build/); the CompletedProcess."""
+    import subprocess
+    from .bases import locked
+    with locked(MAKE_LOCK):
+        return subprocess.run(["make", "-s", "-C", TOP, target], capture_output=True, text=True)
+
+
 def catalogue():
     """pinbench's own list of probes and backings (--list=json), built if need be."""
     import json
     import subprocess
-    r = subprocess.run(["make", "-s", "-C", TOP, "all"], capture_output=True, text=True)
+    r = make("all")
     if r.returncode:
         raise PinlabError(f"make all failed: {r.stderr.strip().splitlines()[-1:] or r.returncode}")
     r = subprocess.run([os.path.join(TOP, "bench", "pinbench"), "--list=json"], capture_output=True, text=True)
@@ -216,14 +228,13 @@ def peer_programs(bases):
     """The peer suite's programs for a run's bases: each base's own
     gup_longterm (build/selftests/gup_longterm-BASE, made here), for the
     bases that have one."""
-    import subprocess
     from . import variants
     out = []
     for b in bases:
         if variants.version_key(b)[:2] < PEER_SINCE:
             continue
         q = f"build/selftests/gup_longterm-{b}"
-        r = subprocess.run(["make", "-s", "-C", TOP, q], capture_output=True, text=True)
+        r = make(q)
         if r.returncode:
             raise PinlabError(f"make {q} failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
         out.append(os.path.join(TOP, q))
@@ -235,12 +246,11 @@ def extra_programs(matrix, bases=("6.1",)):
     path inside the repository is made first (make PATH).  A path with
     {base} is one program per base of the run (build/selftests/gup_test-{base}:
     each base's own selftest; the guest picks by its kernel's version)."""
-    import subprocess
     out = []
     for p in (p for e in matrix.get("extra", []) for p in e.get("programs", [])):
         for q in ([p.replace("{base}", b) for b in bases] if "{base}" in p else [p]):
             if not os.path.isabs(q):
-                r = subprocess.run(["make", "-s", "-C", TOP, q], capture_output=True, text=True)
+                r = make(q)
                 if r.returncode:
                     raise PinlabError(f"make {q} failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
                 q = os.path.join(TOP, q)
