@@ -223,6 +223,36 @@ def explain(run, a, b, bench=None, threshold=0.5, top=8, run_a=None):
                                     figures_equal=prof[side]["equal"][0]) for side, v in (("a", la), ("b", lb))})
 
 
+def picture(path, res, panels=6):
+    """A differential picture of where each change went: per benchmark, a
+    bar per function, its change in instructions per page (right: more in
+    B, left: fewer), the functions that moved first.  SVG, deterministic."""
+    import matplotlib
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.fonttype"] = "none"
+    matplotlib.rcParams["svg.hashsalt"] = "pinlab"
+    import matplotlib.pyplot as plt
+    rows = res["rows"][:panels]
+    if not rows:
+        return None
+    fig, axes = plt.subplots(len(rows), 1, figsize=(8, 1.0 + 0.32 * sum(len(r["functions"]) + 2 for r in rows)),
+                             squeeze=False)
+    for ax, r in zip(axes[:, 0], rows):
+        fs = list(reversed(r["functions"]))
+        ax.barh([f["function"] for f in fs], [f["delta"] for f in fs],
+                color=["#d62728" if f["delta"] > 0 else "#2ca02c" for f in fs])
+        ax.axvline(0, color="black", linewidth=0.6)
+        ax.set_title(f"{names.short(r['name'])}: {r['a']:.1f} -> {r['b']:.1f} insn/page "
+                     f"({r['change_pct']:+.1f} %, {r['share']:.0f} % explained)", fontsize=8, loc="left")
+        ax.tick_params(labelsize=7)
+    axes[-1, 0].set_xlabel(f"change in instructions per page pinned, {res['b']} against {res['a']} "
+                           "(QEMU TCG plugin; a guest under TCG, not hardware)", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Date": None})
+    plt.close(fig)
+    return path
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="scripts/lab explain", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -250,14 +280,21 @@ def main(argv=None):
         md, js = [], []
         for ref, v in pairs:
             m, j = explain(run, ref, v, a.bench, a.threshold, a.top, run_a)
+            svg = f"explain-{v.replace('@', '_')}-vs-{ref.replace('@', '_')}.svg"
+            if picture(os.path.join(run.path, svg), j):
+                m = m[:2] + [f"![where the instructions went]({svg})", ""] + m[2:]
             md += m
             js.append(j)
     except PinlabError as e:
         print(f"lab: {e}", file=sys.stderr)
         return 2
-    with open(os.path.join(run.path, "explain.md"), "w") as f:
+    # one file pair per question asked: explain-B-vs-A (the default pairs: explain)
+    stem = "explain" if not (a.a or a.b or a.a_run or a.bench) else \
+        "explain-" + "-vs-".join(x.replace("@", "_") for x in (pairs[0][1], pairs[0][0])) + \
+        (f"-{run_a.id}" if run_a else "")
+    with open(os.path.join(run.path, f"{stem}.md"), "w") as f:
         f.write("\n".join(md) + "\n")
-    with open(os.path.join(run.path, "explain.json"), "w") as f:
+    with open(os.path.join(run.path, f"{stem}.json"), "w") as f:
         json.dump(js, f, indent=1)
         f.write("\n")
     print("\n".join(md))

@@ -932,6 +932,9 @@ def explain_section(c):
         except PinlabError as e:
             md += [f"## Where the instructions went: {v}", "", f"Not explained: {e}", ""]
             continue
+        svg = f"explain-{v.replace('@', '_')}-vs-{ref.replace('@', '_')}.svg"
+        if explain.picture(os.path.join(c.run.path, svg), res):
+            m = m[:2] + [f"![where the instructions went]({svg})", ""] + m[2:]
         md += [("#" + x if x.startswith("#") else x) for x in m]
         for r in res["rows"][:5]:
             top = ", ".join(f"{f['function']} {f['delta']:+.1f}" for f in r["functions"][:3])

@@ -188,6 +188,9 @@ def parse(argv):
                     help="also N wall-clock boots per prefix (KVM where it boots, else TCG), judged by the "
                          "wall-clock rule, which needs several boots a side; they never overlap a build or "
                          "another boot")
+    ap.add_argument("--profile", action="store_true",
+                    help="a profiling boot per prefix too (QEMU's TCG plugin): the report says, for each change, "
+                         "the kernel functions it went to (scripts/lab explain)")
     ap.add_argument("--id")
     ap.add_argument("--parallel", type=int, default=0)
     ap.add_argument("--allow-dirty", action="store_true")
@@ -243,6 +246,7 @@ def main(argv=None):
     run_argv += ["--modes", "deterministic,wallclock", "--wallclock-boots", str(a.wallclock)] if a.wallclock \
         else ["--deterministic"]
     run_argv += ["--parallel", str(a.parallel)] if a.parallel else []
+    run_argv += ["--profile"] if a.profile else []
     run_argv += ["--tree", a.tree] if a.tree else []
     run_argv += ["--allow-dirty"] if a.allow_dirty else []
     rc = labrun.main(run_argv)
