@@ -98,9 +98,10 @@ static FILE *passes;
 static char passes_buf[1 << 20];
 
 static void pass_line(gbc_state *st, const struct pb_case *k, bool warm,
-		      const struct pb_sample *s)
+		      const struct pb_sample *s, int r)
 {
-	if (!passes)
+	/* a pass the kernel refused ran its loops too (calls > 0) */
+	if (!passes || (r && !s->calls))
 		return;
 	fprintf(passes,
 		"%s%s/%s/size_kb:%" PRId64 "/ppc:%" PRId64 "/vmas:%" PRId64
@@ -108,9 +109,10 @@ static void pass_line(gbc_state *st, const struct pb_case *k, bool warm,
 		"\t%" PRIu64 "\n",
 		k->overhead ? "overhead/" : "", k->pr->name, k->bk->name,
 		gbc_range(st, 0), gbc_range(st, 1), gbc_range(st, 2),
-		gbc_range(st, 3), warm ? "warmup" : "timed", s->get_ns,
-		s->put_ns, s->pages, s->calls);
-	fflush(passes);
+		gbc_range(st, 3),
+		r ? (warm ? "warmup-refused" : "timed-refused")
+		  : (warm ? "warmup" : "timed"),
+		s->get_ns, s->put_ns, s->pages, s->calls);
 }
 
 static void bench(gbc_state *st, void *arg)
@@ -174,8 +176,7 @@ static void bench(gbc_state *st, void *arg)
 		if (!r) {
 			memset(&s, 0, sizeof(s));
 			r = c.pr->iterate(&c, &s, why);
-			if (!r)
-				pass_line(st, k, true, &s);
+			pass_line(st, k, true, &s, r);
 		}
 		if (r) {
 			rc = pb_case_close(&c, why2);
@@ -216,9 +217,9 @@ static void bench(gbc_state *st, void *arg)
 		 */
 		irq_ok = irq_ok && !pb_read_keyed("/proc/stat", "intr", &irq0);
 		r = c.pr->iterate(&c, &s, why);
+		pass_line(st, k, false, &s, r);
 		if (r)
 			break;
-		pass_line(st, k, false, &s);
 		irq_ok = irq_ok && !pb_read_keyed("/proc/stat", "intr", &irq1);
 		irqs += irq1 - irq0;
 		if (k->bk->refresh) {

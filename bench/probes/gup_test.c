@@ -129,6 +129,12 @@ static int gt_iterate(struct pb_ctx *c, unsigned cmd, unsigned flags,
 		if (ioctl(g->fd, PINLAB_GUP_BENCH, &b))
 			return pb_say_errno(why, PB_FAIL, errno,
 					    "PINLAB_GUP_BENCH");
+		/* the loops ran (their clock read twice each): said even
+		 * when the kernel refused, for --passes-out */
+		s->get_ns = b.get_ns;
+		s->put_ns = b.put_ns;
+		s->pages = b.pages_done;
+		s->calls = b.calls;
 		s->err = -b.error;
 		if (b.error)
 			return pb_say(why, b.pages_done ? PB_FAIL : PB_REFUSED,
@@ -145,10 +151,6 @@ static int gt_iterate(struct pb_ctx *c, unsigned cmd, unsigned flags,
 				      (unsigned long long)b.pages_released,
 				      (unsigned long long)b.pages_done,
 				      c->pr->path, c->bk->name);
-		s->get_ns = b.get_ns;
-		s->put_ns = b.put_ns;
-		s->pages = b.pages_done;
-		s->calls = b.calls;
 		return PB_OK;
 	}
 	struct gup_test t = {

@@ -65,13 +65,16 @@ def align(windows, blocks):
     import statistics
     out, j0 = [], 0
     for _, passes in blocks:
-        gup = [p for p in passes if p["name"].startswith("gup_test.") and p["get"]]
+        # every pass whose loops ran, refused ones too (pinbench writes
+        # those as warmup-refused / timed-refused): each has its two windows
+        gup = [p for p in passes if p["name"].startswith("gup_test.")]
         if not gup:
             continue
         n = 2 * len(gup)
         best = None
         for j in range(j0, len(windows) - n + 1):
-            err = statistics.median(abs(windows[j + 2 * i][0] - p["get"]) / p["get"] for i, p in enumerate(gup))
+            err = statistics.median(abs(windows[j + 2 * i][0] - p["get"]) / max(p["get"], 1)
+                                    for i, p in enumerate(gup))
             if best is None or err < best[0]:
                 best = (err, j)
         if best is None or best[0] > 0.05:
