@@ -64,6 +64,7 @@ patchfile() { # patchfile FILE SUBJECT TARGET LINE: a format-patch adding LINE a
 }
 patchfile "$tmp/0002-comment.patch" "mm: a comment in mm/memory.c" mm/memory.c "/* pinlab review test: a comment, no code */"
 cp "$kc" "$tmp/0001-known-cost.patch"
+patchfile "$tmp/0004-nobuild.patch" "mm: does not build" mm/mmap.c '#error "pinlab review test: a patch that does not build"'
 printf 'From 0000000000000000000000000000000000000003 Mon Sep 17 00:00:00 2001\nSubject: [PATCH] mm: does not apply\n\n---\ndiff --git a/mm/gup.c b/mm/gup.c\n--- a/mm/gup.c\n+++ b/mm/gup.c\n@@ -1,1 +1,1 @@\n-no such line in gup.c\n+nor this one\n' >"$tmp/0003-bad.patch"
 
 # ---- bad input --------------------------------------------------------------
@@ -125,31 +126,35 @@ echo "int y;" >"$dirty/mm/gup.c"
 one_line "review: a dirty user tree" 2 "uncommitted changes.*--allow-dirty" \
 	"${lab[@]}" review --tree "$dirty" "$tmp/0002-comment.patch"
 
-# ---- a real review: known-cost, a comment, a patch that does not apply -----
+# ---- a real review: known-cost, a comment, a patch that does not apply, one
+# that does not build (each prefix boots while the next builds: the failed
+# build must not stop the boots of the prefixes before it)
 rc=0
 "${lab[@]}" review --base 6.1 --matrix control --id rv "$tmp/0001-known-cost.patch" "$tmp/0002-comment.patch" \
-	"$tmp/0003-bad.patch" >"$tmp/rv.log" 2>&1 || rc=$?
+	"$tmp/0003-bad.patch" "$tmp/0004-nobuild.patch" >"$tmp/rv.log" 2>&1 || rc=$?
 r="$PINLAB_RESULTS/rv"
-if [ "$rc" -eq 1 ] && grep -q "1 patch(es) did not apply" "$tmp/rv.log"; then
-	ok "review: ran the two patches that apply, exit 1 for the one that does not"
+if [ "$rc" -eq 1 ] && grep -q "1 patch(es) did not apply" "$tmp/rv.log" &&
+	grep -q "^variant p04: FAILED build" "$r/manifest.txt"; then
+	ok "review: ran the two patches that apply and build, exit 1 for the one that does not apply and the one that does not build"
 else notok "review: exit $rc"; tail -8 "$tmp/rv.log" | sed 's/^/# /'; fi
 if att="$(python3 - "$r/report.md" <<'PY'
 import re, sys
 md = open(sys.argv[1]).read()
 part = lambda n: md.split(f"### Patch {n}:")[1].split("###")[0]
-p1, p2, p3 = part(1), part(2), part(3)
+p1, p2, p3, p4 = part(1), part(2), part(3), part(4)
 flag1 = re.findall(r"^- (\S+): .* -> .*insn/page \(([+-][0-9.]+) %", p1, re.M)
 ok = (flag1 and all(n.startswith("pin_longterm/") for n, _ in flag1) and all(float(c) > 0 for _, c in flag1)
       and "nothing beyond the noise threshold" in p2 and "does not apply" in p3
-      and "semantics: unchanged" in p1)
-print(f"patch 1 flags {len(flag1)} (all pin_longterm, all up), patch 2 nothing, patch 3 does not apply"
-      if ok else f"patch 1: {flag1}; patch 2: {p2[:200]!r}; patch 3: {p3[:100]!r}")
+      and "Not measured: build" in p4 and "semantics: unchanged" in p1)
+print(f"patch 1 flags {len(flag1)} (all pin_longterm, all up), patch 2 nothing, patch 3 does not apply, "
+      "patch 4 does not build" if ok else
+      f"patch 1: {flag1}; patch 2: {p2[:200]!r}; patch 3: {p3[:100]!r}; patch 4: {p4[:100]!r}")
 sys.exit(0 if ok else 1)
 PY
 )"; then ok "review: attribution: $att"
 else notok "review: attribution: ${att:-no report}"; fi
 if [ -f "$r/report.txt" ] && [ "$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$r/report.txt")" -le 80 ] &&
-	grep -q "^\[1/3\]" "$r/report.txt" && [ -x "$r/review/reproduce.sh" ] &&
+	grep -q "^\[1/4\]" "$r/report.txt" && [ -x "$r/review/reproduce.sh" ] &&
 	grep -q "$(sha256sum "$tmp/0001-known-cost.patch" | cut -c1-64)" "$r/review/reproduce.sh"; then
 	ok "review: report.txt within 80 columns, reproduce.sh with the patches' hashes"
 else notok "review: report.txt / reproduce.sh"; fi
