@@ -1345,3 +1345,36 @@ def test_a_reviews_wall_clock_line_says_when_it_cannot_judge():
     # a deterministic-only run has none
     assert review.wallclock_sets(store.open_run(os.path.join(os.path.dirname(__file__), "..", "..", "results",
                                                              "20261203-review-a03db236-6.12"))) == {}
+
+
+def test_a_pipelined_run_goes_on_past_a_kernel_that_does_not_build(tmp_path, monkeypatch):
+    from pinlab import labrun
+    monkeypatch.setenv("PINLAB_RESULTS", str(tmp_path / "results"))
+    booted = []
+
+    def sh(script, *args, log=None):
+        if script == "build":
+            if args[0] == "vmas-array":
+                raise PinlabError("build vmas-array failed (exit 1)")
+            k = tmp_path / "k" / args[0]
+            k.mkdir(parents=True, exist_ok=True)
+            (k / "config").write_text("")
+            (k / "kernel.txt").write_text("build_seconds: 1\n")
+            return str(k)
+        part = tmp_path / "initrd.cpio.gz"
+        part.write_bytes(b"")
+        return str(part)
+
+    def boot_one(p, index, man, kernel, initrd, tmp, out, v, mode, b, accel):
+        booted.append(v)
+        man.add(f"variant {v} {mode} boot {b}: ok, boot+matrix 1 s")
+        return True
+    monkeypatch.setattr(labrun, "sh", sh)
+    monkeypatch.setattr(labrun, "boot_one", boot_one)
+    monkeypatch.setattr(labrun, "guard_tmp", lambda tmp: os.fork() or os._exit(0))
+    p = plan_of("--variants", "baseline,vmas-array,known-cost", "--deterministic", "--matrix", "smoke",
+                "--id", "x", "--no-report")
+    assert labrun.run(p) == 1
+    assert sorted(booted) == ["baseline", "known-cost"]
+    man = (tmp_path / "results" / "x" / "manifest.txt").read_text()
+    assert "variant vmas-array: FAILED build: build vmas-array failed (exit 1)" in man
