@@ -13,9 +13,19 @@
  * no address has its file offset's PMD colour: DAX's PMD fault handler
  * falls back to PTEs for every page (fs/dax.c, dax_fault_check_fallback /
  * dax_iomap_pmd_fault), whatever the extents.
+ *
+ * One file per size for the whole run, shared by both: made at the first
+ * use, every size of --size in ascending order, so that where the files
+ * sit on the device (their page frames, and so how deep get_dev_pagemap's
+ * xarray lookup goes for them) does not depend on the order the cases run
+ * in (--seed shuffles it).  A file made per case landed where the earlier
+ * cases' files had been, and the lookup cost 21 instructions a page more
+ * in one seed than in another (20261203-explain-fsdax-seed1/3).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -53,8 +63,8 @@ static int fsdax_available(const struct pb_opts *o, char *why)
 	return PB_OK;
 }
 
-static int fsdax_file(struct pb_mem *m, size_t len, const struct pb_opts *o,
-		      char *why)
+static int make_one(struct pb_mem *m, size_t len, const struct pb_opts *o,
+		    char *why)
 {
 	int r = pb_make_file_extsize(m, o->fsdax_dir, "fsdax", len, PB_PMD,
 				     why);
@@ -62,6 +72,56 @@ static int fsdax_file(struct pb_mem *m, size_t len, const struct pb_opts *o,
 	if (!r && pb_fd_is_dax(m->fd) != 1)
 		r = pb_say(why, PB_FAIL, "%s is not DAX (statx)", m->path);
 	return r;
+}
+
+static struct pb_mem pool[PB_MAX_LIST];
+static int npool = -1; /* -1: not made yet */
+
+static void pool_make(const struct pb_opts *o)
+{
+	size_t sizes[PB_MAX_LIST];
+	int n = 0;
+
+	for (int i = 0; i < o->nsizes; i++) {
+		int j = n++;
+
+		while (j > 0 && sizes[j - 1] > o->sizes[i]) {
+			sizes[j] = sizes[j - 1];
+			j--;
+		}
+		sizes[j] = o->sizes[i];
+	}
+	npool = 0;
+	for (int i = 0; i < n; i++) {
+		char why[PB_WHY];
+
+		if (npool && pool[npool - 1].len == sizes[i])
+			continue;
+		pool[npool] = (struct pb_mem){ .fd = -1 };
+		/* a size that cannot be made is made per case, and says why */
+		if (make_one(&pool[npool], sizes[i], o, why)) {
+			pb_unmap_common(&pool[npool]);
+			continue;
+		}
+		pool[npool++].len = sizes[i];
+	}
+}
+
+static int fsdax_file(struct pb_mem *m, size_t len, const struct pb_opts *o,
+		      char *why)
+{
+	if (npool < 0)
+		pool_make(o);
+	for (int i = 0; i < npool; i++)
+		if (pool[i].len == len) {
+			m->fd = fcntl(pool[i].fd, F_DUPFD_CLOEXEC, 0);
+			if (m->fd < 0)
+				return pb_say_errno(why, PB_FAIL, errno,
+						    "dup %s", pool[i].path);
+			snprintf(m->path, sizeof(m->path), "%s", pool[i].path);
+			return PB_OK;
+		}
+	return make_one(m, len, o, why);
 }
 
 static int fsdax_map(struct pb_mem *m, size_t len, const struct pb_opts *o,
