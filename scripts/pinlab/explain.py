@@ -285,7 +285,8 @@ def main(argv=None):
         md, js = [], []
         for ref, v in pairs:
             m, j = explain(run, ref, v, a.bench, a.threshold, a.top, run_a)
-            svg = f"explain-{v.replace('@', '_')}-vs-{ref.replace('@', '_')}.svg"
+            svg = f"explain-{v.replace('@', '_')}-vs-{ref.replace('@', '_')}" + \
+                (f"-{run_a.id}" if run_a else "") + ".svg"
             if picture(os.path.join(run.path, svg), j):
                 m = m[:2] + [f"![where the instructions went]({svg})", ""] + m[2:]
             md += m
