@@ -141,10 +141,31 @@ def build(results, out_dir, alpha, floor):
     if not runs:
         raise PinlabError(f"no runs with Google Benchmark results under {results}")
     return dict(runs=runs, bench=bench, flags=flags, controls=list(CONTROLS), alpha=alpha, floor=floor,
-                reviews=reviews(results, out_dir),
+                reviews=reviews(results, out_dir), explains=explains(results, out_dir),
                 directions={m.name: m.direction for m in metrics.METRICS.values()},
                 units={m.name: {mode: metrics.unit_label(m.name, mode) for mode in ("deterministic", "wallclock")}
                        for m in metrics.METRICS.values()})
+
+
+def explains(results, out_dir):
+    """Each committed explanation (scripts/lab explain, or a report's
+    section from a run's profiling boots): its question, its picture, and
+    per benchmark the change and the functions that account for most of it."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(results, "*", "explain*.json"))):
+        run_dir = os.path.dirname(path)
+        for q in store.load_json(path):
+            stem = os.path.basename(path)[:-5]
+            svg = [f for f in sorted(glob.glob(os.path.join(run_dir, "explain*.svg")))
+                   if os.path.basename(f)[:-4] == stem or (stem == "explain" and q["b"].replace("@", "_") in f)]
+            out.append(dict(run=os.path.basename(run_dir), a=q["a"], b=q["b"],
+                            md=os.path.relpath(os.path.join(run_dir, stem + ".md"), out_dir),
+                            svg=os.path.relpath(svg[0], out_dir) if svg else None,
+                            rows=[dict(name=short(r["name"]), change=round(r["change_pct"], 2),
+                                       share=round(r["share"], 1),
+                                       top=[(f["function"], round(f["delta"], 2)) for f in r["functions"][:3]])
+                                  for r in q["rows"][:6]]))
+    return out
 
 
 def reviews(results, out_dir):

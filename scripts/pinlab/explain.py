@@ -102,7 +102,9 @@ def load(run):
             # instructions are not a check of a per-page count
             if p["get"] and not p["kind"].endswith("-refused"):
                 agree.append((p["name"], p["kind"], p["get"], p["pin"][0], (p["pin"][0] - p["get"]) / p["get"] * 100))
-        out[rec["variant"]] = dict(passes=passes, agree=agree, equal=same_figures(run, rec), rec=rec)
+        meas = run.boot(store.boot_id(rec["variant"], "deterministic", rec["boot"]))
+        out[rec["variant"]] = dict(passes=passes, agree=agree, equal=same_figures(run, rec), rec=rec,
+                                   seconds=(rec.get("seconds"), meas.get("seconds") if meas else None))
     return out
 
 
@@ -188,7 +190,10 @@ def explain(run, a, b, bench=None, threshold=0.5, top=8, run_a=None):
                      if worst else "no passes")
                   + (" — within" if worst and abs(worst[4]) <= AGREE_PCT else " — NOT within")
                   + f" {AGREE_PCT:g} %; profiling boot's figures " + ("equal to" if ok else "DIFFER from")
-                  + f" the measuring boot's on {n} benchmarks" + (f" (first: {d})" if d else ""))
+                  + f" the measuring boot's on {n} benchmarks" + (f" (first: {d})" if d else "")
+                  + (f"; the profiling boot took {prof[side]['seconds'][0]} s, its measuring boot "
+                     f"{prof[side]['seconds'][1]} s (host seconds, other VMs sharing the CPUs)"
+                     if None not in prof[side]["seconds"] else ""))
     md.append("")
     # the plugin counts from inside the first clock read to the call of the
     # second; pinbench's clock from the first read to the second: they

@@ -162,7 +162,7 @@ PY
 	rm -f "$art/dashboard.png"
 	src=0
 	timeout 120 "$browser" --headless --no-sandbox --disable-gpu --user-data-dir="$tmp/profile" \
-		--virtual-time-budget=10000 --window-size=1400,2400 --screenshot="$art/dashboard.png" \
+		--virtual-time-budget=10000 --window-size=1400,3600 --screenshot="$art/dashboard.png" \
 		"file://$tmp/results/dashboard/index.html" >/dev/null 2>>"$tmp/chromium.log" || src=$?
 	if [ "$src" -ne 0 ] || [ ! -s "$art/dashboard.png" ]; then
 		px="Chromium's screenshot failed (exit $src, $(tail -1 "$tmp/chromium.log" 2>/dev/null))"
