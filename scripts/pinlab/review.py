@@ -479,7 +479,8 @@ def time_part(run):
             + (f"{par[1]} at a time" if par else "up to one per CPU at a time") + ")")
     if stages:
         text += ("; by stage, summed over the boots: "
-                 + ", ".join(f"{k} {round(v)} s" for k, v in sorted(stages.items(), key=lambda x: -x[1])))
+                 + ", ".join(f"{k} {round(v)} s" for k, v in sorted(stages.items(), key=lambda x: -x[1])
+                             if round(v)))
     text += ". The rest: the initramfs, waiting for a free CPU, the report."
     return ["### Time", "", text, ""], wrap_items([text]) + [""]
 
