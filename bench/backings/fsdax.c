@@ -14,9 +14,11 @@
  * falls back to PTEs for every page (fs/dax.c, dax_fault_check_fallback /
  * dax_iomap_pmd_fault), whatever the extents.
  *
- * One file per size for the whole run, shared by both: made at the first
- * use, every size of --size in ascending order, so that where the files
- * sit on the device (their page frames, and so how deep get_dev_pagemap's
+ * One file per size and backing for the whole run: made at the first use,
+ * every size of --size in ascending order for fsdax, then for fsdax_pte
+ * (a file fsdax_pte has mapped holds PTE-sized DAX entries, and a PMD
+ * fault there falls back to PTEs: the two never share one), so that where the
+ * files sit on the device (their page frames, and so how deep get_dev_pagemap's
  * xarray lookup goes for them) does not depend on the order the cases run
  * in (--seed shuffles it).  A file made per case landed where the earlier
  * cases' files had been, and the lookup cost 21 instructions a page more
@@ -74,8 +76,8 @@ static int make_one(struct pb_mem *m, size_t len, const struct pb_opts *o,
 	return r;
 }
 
-static struct pb_mem pool[PB_MAX_LIST];
-static int npool = -1; /* -1: not made yet */
+static struct pb_mem pool[2][PB_MAX_LIST]; /* [0] fsdax, [1] fsdax_pte */
+static int npool[2] = { -1, -1 };	   /* -1: not made yet */
 
 static void pool_make(const struct pb_opts *o)
 {
@@ -91,34 +93,39 @@ static void pool_make(const struct pb_opts *o)
 		}
 		sizes[j] = o->sizes[i];
 	}
-	npool = 0;
-	for (int i = 0; i < n; i++) {
-		char why[PB_WHY];
+	for (int b = 0; b < 2; b++) {
+		struct pb_mem *p = pool[b];
 
-		if (npool && pool[npool - 1].len == sizes[i])
-			continue;
-		pool[npool] = (struct pb_mem){ .fd = -1 };
-		/* a size that cannot be made is made per case, and says why */
-		if (make_one(&pool[npool], sizes[i], o, why)) {
-			pb_unmap_common(&pool[npool]);
-			continue;
+		npool[b] = 0;
+		for (int i = 0; i < n; i++) {
+			char why[PB_WHY];
+
+			if (npool[b] && p[npool[b] - 1].len == sizes[i])
+				continue;
+			p[npool[b]] = (struct pb_mem){ .fd = -1 };
+			/* a size that cannot be made is made per case */
+			if (make_one(&p[npool[b]], sizes[i], o, why)) {
+				pb_unmap_common(&p[npool[b]]);
+				continue;
+			}
+			p[npool[b]++].len = sizes[i];
 		}
-		pool[npool++].len = sizes[i];
 	}
 }
 
 static int fsdax_file(struct pb_mem *m, size_t len, const struct pb_opts *o,
-		      char *why)
+		      int b, char *why)
 {
-	if (npool < 0)
+	if (npool[b] < 0)
 		pool_make(o);
-	for (int i = 0; i < npool; i++)
-		if (pool[i].len == len) {
-			m->fd = fcntl(pool[i].fd, F_DUPFD_CLOEXEC, 0);
+	for (int i = 0; i < npool[b]; i++)
+		if (pool[b][i].len == len) {
+			m->fd = fcntl(pool[b][i].fd, F_DUPFD_CLOEXEC, 0);
 			if (m->fd < 0)
 				return pb_say_errno(why, PB_FAIL, errno,
-						    "dup %s", pool[i].path);
-			snprintf(m->path, sizeof(m->path), "%s", pool[i].path);
+						    "dup %s", pool[b][i].path);
+			snprintf(m->path, sizeof(m->path), "%s",
+				 pool[b][i].path);
 			return PB_OK;
 		}
 	return make_one(m, len, o, why);
@@ -127,7 +134,7 @@ static int fsdax_file(struct pb_mem *m, size_t len, const struct pb_opts *o,
 static int fsdax_map(struct pb_mem *m, size_t len, const struct pb_opts *o,
 		     char *why)
 {
-	int r = fsdax_file(m, len, o, why);
+	int r = fsdax_file(m, len, o, 0, why);
 
 	/* 2M alignment lets the fault handler map PMDs */
 	if (!r)
@@ -161,7 +168,7 @@ static int fsdax_verify(const struct pb_mem *m, char *why)
 static int fsdax_pte_map(struct pb_mem *m, size_t len, const struct pb_opts *o,
 			 char *why)
 {
-	int r = fsdax_file(m, len, o, why);
+	int r = fsdax_file(m, len, o, 1, why);
 	char *p, *a;
 
 	if (r) {
