@@ -239,15 +239,23 @@ def committed_floors(series, mode, metric, results=None, exclude=()):
     baselines of the given base series ('6.1', '6.12'), in this metric: the
     layout A/A (results/*/aa-floor-MODE.json: one image, perturbed boots)
     and the build A/A (results/*/aa-build-floor-MODE.json: scripts/lab aa,
-    two builds' boots pooled)."""
+    two builds' boots pooled), leaving out superseded runs'."""
     import glob
     import json
+    import tomllib
     out = {}
     root = results or os.path.join(TOP, "results")
+    try:
+        with open(os.path.join(root, "superseded.toml"), "rb") as f:
+            old = set(tomllib.load(f).get("runs", {}))
+    except (OSError, tomllib.TOMLDecodeError):
+        old = set()
     for path in sorted(glob.glob(os.path.join(root, "*", f"aa-floor-{mode}.json"))
                        + glob.glob(os.path.join(root, "*", f"aa-build-floor-{mode}.json"))):
         if os.path.realpath(os.path.dirname(path)) in exclude:
             continue   # the runs compared: their own floors are theirs, not a history
+        if os.path.basename(os.path.dirname(path)) in old:
+            continue   # made with an instrument the lab no longer uses (results/superseded.toml)
         try:
             with open(path) as f:
                 d = json.load(f)

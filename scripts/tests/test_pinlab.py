@@ -1378,3 +1378,16 @@ def test_a_pipelined_run_goes_on_past_a_kernel_that_does_not_build(tmp_path, mon
     assert sorted(booted) == ["baseline", "known-cost"]
     man = (tmp_path / "results" / "x" / "manifest.txt").read_text()
     assert "variant vmas-array: FAILED build: build vmas-array failed (exit 1)" in man
+
+
+def test_a_superseded_runs_floor_is_not_a_noise_history(tmp_path):
+    from pinlab import compare
+    for rid, pct in (("r-old", 173.0), ("r-new", 0.2)):
+        (tmp_path / rid).mkdir()
+        (tmp_path / rid / "aa-floor-deterministic.json").write_text(json.dumps(
+            dict(variant="baseline", metric="insn_per_page", floor={"gup_test.gup_fast/fsdax": {"max_pct": pct}})))
+    assert compare.committed_floors({"6.1"}, "deterministic", "insn_per_page", str(tmp_path)) == {
+        "gup_test.gup_fast/fsdax": 173.0}
+    (tmp_path / "superseded.toml").write_text('[runs]\n"r-old" = "a broken instrument"\n')
+    assert compare.committed_floors({"6.1"}, "deterministic", "insn_per_page", str(tmp_path)) == {
+        "gup_test.gup_fast/fsdax": 0.2}
