@@ -102,7 +102,9 @@ class Bisect:
         from . import review, tree
         self.out = out
         os.makedirs(os.path.join(out, "steps"))
-        self.work = os.path.join(CACHE, f"bisect-{os.path.basename(out)}")
+        # one work directory per bisection running: two of one --id (two
+        # test runs at once) removed each other's clone
+        self.work = os.path.join(CACHE, f"bisect-{os.path.basename(out)}-{os.getpid()}")
         shutil.rmtree(self.work, ignore_errors=True)
         os.makedirs(self.work)
         self.clone = os.path.join(self.work, "repo")

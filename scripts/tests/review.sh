@@ -170,7 +170,7 @@ if [ "$rc" -eq 0 ] && grep -q "first commit that moved .*: ${planted:0:12} " "$P
 	ok "bisect: names the planted commit: $(grep "first commit" "$PINLAB_RESULTS/bs/bisect.log" | cut -c1-120)"
 else notok "bisect: exit $rc"; tail -8 "$tmp/bs.log" | sed 's/^/# /'; fi
 if [ -z "$(git -C "$hist" status --porcelain)" ] && [ ! -e "$hist/.git/BISECT_LOG" ] &&
-	! ls -d "$cache"/bisect-bs 2>/dev/null; then
+	! ls -d "$cache"/bisect-bs-* 2>/dev/null; then
 	ok "bisect: the user's tree untouched, its work directory gone"
 else notok "bisect: left something behind"; fi
 if ! pgrep -f "qemu-system-x86_64.*$TMPDIR/pinlab-vm\." >/dev/null; then ok "no VM left running"
