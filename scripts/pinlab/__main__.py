@@ -83,7 +83,10 @@ def cmd_table(a):
 
 
 def cmd_repeat(a):
-    ok, lines = repeat.check(store.open_run(a.run))
+    if a.against:
+        ok, lines = repeat.across(store.open_run(a.run), store.open_run(a.against))
+    else:
+        ok, lines = repeat.check(store.open_run(a.run))
     print("\n".join(lines))
     return 0 if ok else 1
 
@@ -198,6 +201,8 @@ def parser():
     t.set_defaults(fn=cmd_table)
     p = sub.add_parser("repeatability", help="do a run's boots of one kernel repeat bit for bit?")
     p.add_argument("run")
+    p.add_argument("--against", metavar="RUN2", help="compare with another run of the same kernels and seeds "
+                                                     "(another engine's): every deterministic figure identical?")
     p.set_defaults(fn=cmd_repeat)
     i = sub.add_parser("index", help="write run.json for runs made before it existed")
     i.add_argument("runs", nargs="+")
@@ -226,7 +231,7 @@ def parser():
 
 
 PASSTHROUGH = {"bases": "bases", "fio-results": "fio", "profile": "perf", "run": "labrun", "aa": "labrun", "review": "review", "bisect": "bisect",
-               "explain": "explain",
+               "explain": "explain", "lava-server": "lavaserver",
                "kconfig-check": "kconfig"}
 
 

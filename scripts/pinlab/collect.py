@@ -132,7 +132,7 @@ def verdict(bdir, qemu, commands, sets, warnings, cross, outputs=(), skips_ok=()
     observations (they must finish; a row may fail: what the patch changed)."""
     if qemu.get("timed_out"):
         return [f"hung: killed after {qemu['limit']} s"]
-    why = []
+    why = list(qemu.get("failures", ()))   # the boot engine's own (a LAVA job's health and reason)
     console = read(os.path.join(bdir, "console.log")) or ""
     if "pinlab-guest: done" not in console:
         why.append("the guest did not finish (see console.log)")
@@ -176,6 +176,56 @@ def compress(bdir):
                 subprocess.run(["xz", "-9", "-T1", p], check=True)
 
 
+ARCHIVE = "pinlab-archive: "
+
+
+def split_console(text):
+    """The guest's console without its framed result archive (scripts/guest/
+    init prints it after the last measurement), and that archive:
+    (console, bytes or None, problem or None).  A frame that is cut short,
+    or whose size or sha256 does not match its head, is a problem, never a
+    partial archive."""
+    import base64
+    import hashlib
+    keep, data, head, state = [], [], None, "before"
+    for line in text.splitlines(keepends=True):
+        if not line.startswith(ARCHIVE):
+            keep.append(line)
+            continue
+        body = line[len(ARCHIVE):].strip()
+        if body.startswith("begin "):
+            head, data, state = body.split()[1:3], [], "in"
+        elif body == "end" and state == "in":
+            state = "end"
+        elif state == "in":
+            data.append(body)
+    clean = "".join(keep)
+    if state == "before":
+        return clean, None, "no result archive on the console"
+    if state != "end":
+        return clean, None, f"the result archive on the console is cut short ({len(data)} lines, no end)"
+    try:
+        raw = base64.b64decode("".join(data), validate=True)
+    except ValueError as e:
+        return clean, None, f"the result archive on the console does not decode ({e})"
+    if len(raw) != int(head[0]) or hashlib.sha256(raw).hexdigest() != head[1]:
+        return clean, None, (f"the result archive on the console does not match its head ({len(raw)} of "
+                             f"{head[0]} bytes, sha256 {hashlib.sha256(raw).hexdigest()[:12]} against {head[1][:12]})")
+    return clean, raw, None
+
+
+def unpack_archive(raw, out_dir):
+    """A verified console archive (a gzip'd tar of the guest's /tmp/out) into out_dir."""
+    import io
+    import tarfile
+    os.makedirs(out_dir, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz") as t:
+        for m in t.getmembers():
+            if m.name.startswith("/") or ".." in m.name.split("/") or not (m.isfile() or m.isdir()):
+                raise ValueError(f"unexpected member {m.name}")
+        t.extractall(out_dir)
+
+
 def collect(run_dir, boot, out_dir, console, qemu_cmdline, qemu, job):
     """Move a boot's outputs into RUN/BOOT-ID/ and judge it.  boot: the
     record so far (id, base, variant, mode, boot, seconds); job: the plan's
@@ -187,7 +237,11 @@ def collect(run_dir, boot, out_dir, console, qemu_cmdline, qemu, job):
         for name in os.listdir(out_dir):
             shutil.move(os.path.join(out_dir, name), os.path.join(bdir, name))
     if console and os.path.exists(console):
-        shutil.move(console, os.path.join(bdir, "console.log"))
+        with open(console, errors="surrogateescape", newline="") as f:
+            text = split_console(f.read())[0]
+        with open(os.path.join(bdir, "console.log"), "w", errors="surrogateescape", newline="") as f:
+            f.write(text)
+        os.remove(console)
     with open(os.path.join(bdir, "qemu-cmdline"), "w") as f:
         f.write(qemu_cmdline + "\n")
     why = postprocess(bdir, boot["variant"], job["title"])

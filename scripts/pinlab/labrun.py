@@ -27,15 +27,9 @@ import threading
 import time
 import traceback
 
-from . import TOP, PinlabError, collect, gb, plan, report, repeat, store, tcgprof, variants
-
-
-class Stop(Exception):
-    """SIGINT or SIGTERM: stop, take the VM with us; exit 128 + the signal."""
-
-    def __init__(self, sig):
-        super().__init__(sig)
-        self.sig = sig
+from . import TOP, PinlabError, collect, engines, gb, plan, report, repeat, store, tcgprof, variants
+from .engines import STOPPING, Stop, say
+from .engines.local import DETERMINISTIC_NICE, Boot, StepClock, benchmarks_done, parse_size, pdeathsig, vm_slot  # noqa: F401
 
 
 def parse(argv):
@@ -64,6 +58,16 @@ def parse(argv):
                          "kernels get other layouts, for an A/A across runs")
     ap.add_argument("--no-perturb", action="store_true",
                     help="every boot the same layout (seed 0): boots of one image must then repeat exactly")
+    ap.add_argument("--engine", choices=engines.names(), default="local",
+                    help="where the boots run: local (QEMU on this host) or lava (jobs on a LAVA server, "
+                         "deterministic boots on as many devices as it offers)")
+    ap.add_argument("--server", metavar="URL", help="--engine lava: the LAVA server (http://HOST[:PORT]/)")
+    ap.add_argument("--token-file", metavar="F", help="--engine lava: a file holding USER:TOKEN (an API token "
+                                                      "of a user who may submit jobs)")
+    ap.add_argument("--device-type", default="qemu", help="--engine lava: the device type to boot on (qemu)")
+    ap.add_argument("--serve-url", metavar="PREFIX",
+                    help="--engine lava: where the workers fetch kernels and images (default: an HTTP server of "
+                         "this run on the address that reaches the LAVA server)")
     ap.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per boot")
     ap.add_argument("--id")
@@ -141,9 +145,9 @@ def make_plan(a):
     matrix = plan.load_matrix(a.matrix)
     plan.check_names(matrix, plan.catalogue())
     vm = plan.load_vm()
-    if not shutil.which("qemu-system-x86_64"):
-        raise PinlabError("qemu-system-x86_64 missing (scripts/deps.sh lab)")
     rid = a.id or time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-lab-{a.matrix}-{'-'.join(modes)}"
+    engine = engines.make(a.engine, a)
+    engine.check(dict(modes=modes, profile=a.profile, id=rid))
     out = os.path.join(os.environ.get("PINLAB_RESULTS") or os.path.join(TOP, "results"), rid)
     if os.path.exists(out) and not (a.review and os.listdir(out) == ["review"]):
         raise PinlabError(f"run: {out} exists; pick another --id")
@@ -156,8 +160,10 @@ def make_plan(a):
     boots += [(v, "profile", 1) for v in vlist] if a.profile else []
     # the revision is the tree's at the plan: what the dirty check saw (edits
     # made while a long run goes on are not its inputs)
-    return dict(id=rid, out=out, variants=vlist, confs=confs, matrix=matrix, vm=vm, modes=modes, boots=boots,
-                accel=a.accel, timeout=a.timeout, args=a, parallel=parallel, rev=rev, tree=tree_info)
+    p = dict(id=rid, out=out, variants=vlist, confs=confs, matrix=matrix, vm=vm, modes=modes, boots=boots,
+             accel=a.accel, timeout=a.timeout, args=a, parallel=parallel, rev=rev, tree=tree_info, engine=engine)
+    p["parallel"] = engine.slots(p)
+    return p
 
 
 def seed_of(p, boot):
@@ -195,10 +201,6 @@ def shown(path):
     """A path for a message: relative to the repository when inside it."""
     a = os.path.abspath(path)
     return os.path.relpath(a, TOP) if a.startswith(TOP + os.sep) else a
-
-
-def say(msg):
-    print(f"lab: {msg}", file=sys.stderr, flush=True)
 
 
 def sh(script, *args, log=None):
@@ -312,11 +314,6 @@ def padded_initrd(initrd, seed, tmp):
     return path
 
 
-def pdeathsig(sig=signal.SIGKILL):
-    """In the child: sig when the parent dies, whatever kills it (SIGKILL too)."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
-
-
 def guard_tmp(tmp):
     """A guardian process that removes tmp (NVDIMM files, jobs, consoles)
     when the run dies of a signal it cannot catch; the run's own exit path
@@ -343,196 +340,9 @@ def guard_tmp(tmp):
         os._exit(0)
 
 
-def vm_slot(guest_bytes, wait=True):
-    """A machine-wide slot for one lab VM, held while the returned file stays
-    open (closed, or the process gone, it is free again): as many slots as
-    the host's memory holds guests of guest_bytes plus QEMU's own and 2 GiB
-    for the host, so concurrent runs (any number of them) queue for memory
-    instead of meeting the OOM killer.  Waits, saying so once."""
-    import fcntl
-    with open("/proc/meminfo") as f:
-        total = int(next(x for x in f if x.startswith("MemTotal:")).split()[1]) * 1024
-    per = guest_bytes + (768 << 20)
-    n = max(1, (total - (2 << 30)) // per)
-    d = os.path.join(os.environ.get("PINLAB_CACHE", "/var/cache/pinlab"), "vm-slots")
-    os.makedirs(d, exist_ok=True)
-    said = False
-    while True:
-        for i in range(n):
-            f = open(os.path.join(d, f"slot-{i}"), "w")
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return f
-            except OSError:
-                f.close()
-        if not wait:
-            return None
-        if not said:
-            say(f"  waiting for memory: all {n} VM slots of this host are taken (another run's VMs)")
-            said = True
-        if STOPPING.is_set():
-            raise Stop(signal.SIGTERM)
-        time.sleep(5)
-
-
-class Boot:
-    """One QEMU boot of one job in its own directory tmp; kill_all() is safe
-    from a signal handler's unwinding."""
-    live = set()
-    lock = threading.Lock()
-
-    def __init__(self, vm, kernel, initrd, jobdir, tmp, mode, accel, limit, extra=()):
-        os.makedirs(tmp, exist_ok=True)
-        self.tmp, self.limit, self.mode = tmp, limit, mode
-        nv = os.path.join(tmp, "nv")
-        shutil.rmtree(nv, ignore_errors=True)
-        os.makedirs(nv)
-        self.transport = os.path.join(nv, f"nv{next(d['slot'] for d in vm['nvdimm'] if d['role'] == 'transport')}")
-        size = {d["slot"]: d["size"] for d in vm["nvdimm"]}
-        for slot, s in size.items():
-            with open(os.path.join(nv, f"nv{slot}"), "wb") as f:
-                f.truncate(parse_size(s))
-        with tarfile.open(self.transport, "w", format=tarfile.USTAR_FORMAT) as t:
-            for n in sorted(os.listdir(jobdir)):
-                t.add(os.path.join(jobdir, n), arcname="./" + n)
-        os.truncate(self.transport, parse_size(size[int(self.transport.rsplit("nv", 1)[1])]))
-        self.console = os.path.join(tmp, "console.log")
-        if os.path.exists(self.console):
-            os.remove(self.console)
-        self.args = plan.qemu_args(vm, os.path.join(kernel, "bzImage"), initrd, self.console, nv, mode, accel) \
-            + list(extra)
-        self.guest_bytes = parse_size(vm["memory"]["size"])
-        self.proc = None
-
-    def preexec(self):
-        pdeathsig()
-        if self.mode == "deterministic":
-            # its figures count instructions, not time: a build (a review's
-            # next prefix) goes first; a wall-clock boot never shares the host
-            os.nice(DETERMINISTIC_NICE)
-
-    def run(self, progress=True):
-        slot = vm_slot(self.guest_bytes)
-        try:
-            return self._run(progress)
-        finally:
-            slot.close()
-
-    def _run(self, progress):
-        t0 = time.time()
-        clock = StepClock(self.console, t0)
-        with open(self.console + ".qemu", "w") as err:
-            with Boot.lock:
-                self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                             preexec_fn=self.preexec, start_new_session=True)
-                Boot.live.add(self)
-            timed_out, next_say = False, 60
-            while self.proc.poll() is None:
-                time.sleep(1)
-                clock.poll()
-                t = time.time() - t0
-                if t >= self.limit or STOPPING.is_set():
-                    timed_out = not STOPPING.is_set()
-                    self.kill()
-                    break
-                if progress and t >= next_say:
-                    say(f"  ... {next_say} s: {benchmarks_done(self.console)} benchmarks done")
-                    next_say += 60
-            rc = self.proc.wait()
-            with Boot.lock:
-                Boot.live.discard(self)
-            clock.poll()
-        with open(self.console, "a") as c, open(self.console + ".qemu") as q:
-            c.write(q.read())
-        out = os.path.join(self.tmp, "out")
-        shutil.rmtree(out, ignore_errors=True)
-        os.makedirs(out)
-        try:
-            with tarfile.open(self.transport) as t:
-                t.extractall(out)  # our own guest's archive
-        except (tarfile.TarError, OSError):
-            pass  # the guest wrote nothing back: the verdict says so
-        return dict(rc=rc, timed_out=timed_out, limit=self.limit, seconds=round(time.time() - t0),
-                    steps=clock.steps(time.time())), out
-
-    @classmethod
-    def kill_all(cls):
-        for b in list(cls.live):
-            b.kill()
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
-
-
-class StepClock:
-    """Host seconds of a boot's stages, from the console as it grows: the
-    kernel's boot (QEMU start to the guest's first line), each job command
-    (its "pinlab-job: NAME" to "pinlab-job: NAME: exit N"), NVDIMM set-up
-    and the rest (between commands, power-off).  Seen at the 1 s poll, so
-    each figure is within a second or two."""
-
-    def __init__(self, console, t0):
-        self.console, self.t0, self.off, self.marks = console, t0, 0, []
-
-    def poll(self):
-        try:
-            with open(self.console, "rb") as f:
-                f.seek(self.off)
-                data = f.read()
-        except OSError:
-            return
-        end = data.rfind(b"\n") + 1
-        self.off += end
-        now = round(time.time() - self.t0, 1)
-        for line in data[:end].decode(errors="replace").splitlines():
-            if line.startswith(("pinlab-job: ", "pinlab-guest: ")):
-                self.marks.append((now, line))
-
-    def steps(self, t_end):
-        """[[stage, seconds]] in order; they add up to the boot's seconds."""
-        out, last, cur = [], 0.0, "kernel boot"
-        for t, line in self.marks:
-            m = re.match(r"^pinlab-job: (\S+)(: exit \d+)?$", line)
-            if line.startswith("pinlab-guest: ") and " up at " in line:
-                nxt = "nvdimm set-up"
-            elif m and not m[2] and m[1] not in ("pmem:", "FAILED:"):
-                nxt = m[1]
-            elif m and m[2]:
-                nxt = "between commands"
-            else:
-                continue
-            out.append([cur, round(t - last, 1)])
-            last, cur = t, nxt
-        out.append([cur if cur != "between commands" else "power-off", round(t_end - self.t0 - last, 1)])
-        total = {}
-        for k, v in out:   # a stage met twice (between commands) is summed
-            total[k] = round(total.get(k, 0) + v, 1)
-        return [[k, v] for k, v in total.items()]
-
-
-def parse_size(s):
-    m = re.fullmatch(r"(\d+)([KMG]?)", s)
-    return int(m[1]) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[m[2]]
-
-
-def benchmarks_done(console):
-    """Distinct benchmarks the guest has finished so far (ran or skipped), as the final count."""
-    try:
-        with open(console, errors="replace") as f:
-            names = re.findall(r"^(\S+/manual_time)(?!_)\S*\s", f.read(), re.M)
-    except OSError:
-        return 0
-    return len(set(names))
-
-
 def kvm_probe(p, kernel, initrd, tmp, out):
     """Does a guest boot under KVM here?  Writes kvm-probe.txt when not."""
-    if p["accel"] != "auto" or "wallclock" not in p["modes"]:
+    if p["accel"] != "auto" or "wallclock" not in p["modes"] or p["engine"].name != "local":
         return "tcg" if p["accel"] == "auto" else p["accel"]
     if not os.access("/dev/kvm", os.W_OK):
         return "tcg"
@@ -579,8 +389,10 @@ def manifest_lines(p, accel, initrd_names, kernels=None):
              ("command", f"scripts/lab run --variants {a.variants} --matrix {a.matrix} --modes {','.join(p['modes'])} "
                          f"--boots {a.boots}{' --no-perturb' if a.no_perturb else ''}"
                          f"{f' --first-seed {a.first_seed}' if a.first_seed != 1 else ''} --accel {a.accel} "
-                         f"--parallel {p['parallel']} --id {p['id']}"),
-             ("modes", ",".join(p["modes"]))]
+                         f"--parallel {p['parallel']}"
+                         + (f" --engine {a.engine} --server {a.server} --device-type {a.device_type}"
+                            if a.engine != "local" else "") + f" --id {p['id']}"),
+             ("modes", ",".join(p["modes"])), ("engine", p["engine"].manifest())]
     if "deterministic" in p["modes"]:
         lines.append(("deterministic", f"QEMU TCG -icount {det['icount']}, {det['smp']} vCPU, -cpu {det['cpu']}, "
                                        f"RTC {det['rtc']}: kernel times are instruction counts (1 ns = 1 instruction)"))
@@ -626,6 +438,7 @@ def run(p):
     # next one builds); a wall-clock boot never overlaps a build
     pipelined = "wallclock" not in p["modes"]
     try:
+        p["engine"].start(tmp)
         if p["args"].profile:
             say(f"profile: plugin {shown(tcgprof.plugin())}")
         if pipelined:
@@ -678,15 +491,14 @@ def run(p):
     finally:
         STOPPING.set()
         kill_scripts()
-        Boot.kill_all()
+        p["engine"].kill_all()
+        p["engine"].stop()
         shutil.rmtree(tmp, ignore_errors=True)
         os.kill(guardian, signal.SIGKILL)
         os.waitpid(guardian, 0)
     return 1 if failed else 0
 
 
-STOPPING = threading.Event()
-DETERMINISTIC_NICE = 10
 
 
 def boot_all(p, index, kernels, failed, initrd, tmp, out, accel, man, ready=None):
@@ -719,9 +531,9 @@ def boot_all(p, index, kernels, failed, initrd, tmp, out, accel, man, ready=None
             f.result()
     except BaseException:
         STOPPING.set()
-        Boot.kill_all()
+        p["engine"].kill_all()
         ex.shutdown(wait=True, cancel_futures=True)
-        Boot.kill_all()
+        p["engine"].kill_all()
         raise
     finally:
         ex.shutdown(wait=True)
@@ -742,7 +554,8 @@ def boot_one(p, index, man, kernel, initrd, tmp, out, v, mode, b, accel):
     os.makedirs(tmp, exist_ok=True)
     seed = seed_of(p, b)
     extra = tcgprof.qemu_args(kernel, tmp, os.path.join(tmp, "profile.txt")) if prof else ()
-    boot = Boot(p["vm"], kernel, padded_initrd(initrd, seed, tmp), jobdir, tmp, mode, accel, p["timeout"], extra)
+    boot = p["engine"].boot(p["vm"], kernel, padded_initrd(initrd, seed, tmp), jobdir, tmp, mode, accel,
+                            p["timeout"], extra, label=f"{p['id']} {bid}")
     res, guest_out = boot.run(progress=p["parallel"] == 1 or mode != "deterministic")
     if STOPPING.is_set():
         return False
@@ -750,7 +563,7 @@ def boot_one(p, index, man, kernel, initrd, tmp, out, v, mode, b, accel):
         shutil.move(os.path.join(tmp, "profile.txt"), os.path.join(guest_out, "profile.txt"))
     cmdline = " ".join(shlex.quote(x) for x in boot.args)
     rec = dict(id=bid, base=p["confs"][v]["base"], variant=v, mode=mode, boot=b,
-               seconds=res["seconds"], seed=seed, steps=res["steps"])
+               seconds=res["seconds"], seed=seed, steps=res["steps"], engine=boot.record)
     rec, sets = collect.collect(out, rec, guest_out, boot.console, cmdline, res, job)
     if prof and "profile.txt" not in rec["files"]:
         rec.update(verdict="failed", reasons=rec["reasons"] + ["profile: the plugin wrote no profile.txt"])

@@ -40,3 +40,35 @@ def check(run):
         return None, ["repeatable: nothing to compare (no set with a second boot)"]
     lines.append("repeatable: yes, bit-identical" if ok else f"repeatable: no (largest difference {worst_all:.3f} %)")
     return ok, lines
+
+
+def across(run_a, run_b):
+    """Do two runs of the same kernels and seeds (one made by the local
+    engine, one on LAVA, say) give the same deterministic figures?  Sets
+    are paired by base, variant, placement and boot; (ok, lines)."""
+    def key(s):
+        return (s["base"], s["variant"], s["placement"], s["boot"])
+    a = {key(s): s for s in run_a.sets(kind="pinbench") if s["mode"] == "deterministic"}
+    b = {key(s): s for s in run_b.sets(kind="pinbench") if s["mode"] == "deterministic"}
+    lines, ok, total, same_all = [], True, 0, 0
+    for k in sorted(set(a) & set(b)):
+        fa, fb = figures(run_a.set_path(a[k])), figures(run_b.set_path(b[k]))
+        common = sorted(set(fa) & set(fb))
+        same = sum(fa[c] == fb[c] for c in common)
+        worst = max([abs(x - y) / x * 100 for c in common for x, y in zip(fa[c], fb[c]) if x and y and x != y],
+                    default=0.0)
+        ok &= same == len(common) and len(common) > 0 and set(fa) == set(fb)
+        total += len(common)
+        same_all += same
+        lines.append(f"{a[k]['id']}: {run_a.id} vs {run_b.id}: {same} of {len(common)} samples identical"
+                     + (f" (largest difference {worst:.3f} %)" if same != len(common) else "")
+                     + ("" if set(fa) == set(fb) else f"; {len(set(fa) ^ set(fb))} samples in one run only"))
+    only = sorted(set(a) ^ set(b))
+    if only:
+        ok = False
+        lines.append(f"sets in one run only: {len(only)} ({', '.join('/'.join(map(str, k)) for k in only[:4])})")
+    if not set(a) & set(b):
+        return False, lines + [f"identical: no deterministic set in common between {run_a.id} and {run_b.id}"]
+    lines.append(f"identical: {'yes' if ok else 'no'}, {same_all} of {total} samples in {len(set(a) & set(b))} "
+                 "sets bit-identical")
+    return ok, lines
