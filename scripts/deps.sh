@@ -14,12 +14,17 @@ lab=(qemu-system-x86 busybox-static ndctl daxctl e2fsprogs
 	xfsprogs flex bison bc libelf-dev libssl-dev ccache cpio xz-utils
 	dwarves fio linux-perf rsync)
 
+# the fleet: a LAVA server and worker of Debian's (the lava engine's test
+# stands a private one up; a lab that has its own LAVA needs none of these)
+lava=(postgresql lava-server lava-dispatcher lavacli python3-yaml)
+
 case "$what" in
 bench) pkgs=("${bench[@]}") ;;
 lab) pkgs=("${lab[@]}") ;;
-all) pkgs=("${bench[@]}" "${lab[@]}") ;;
+lava) pkgs=("${lava[@]}") ;;
+all) pkgs=("${bench[@]}" "${lab[@]}" "${lava[@]}") ;;
 *)
-	echo "usage: $0 [bench|lab|all]" >&2
+	echo "usage: $0 [bench|lab|lava|all]" >&2
 	exit 2
 	;;
 esac

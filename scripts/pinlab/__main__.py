@@ -231,7 +231,7 @@ def parser():
 
 
 PASSTHROUGH = {"bases": "bases", "fio-results": "fio", "profile": "perf", "run": "labrun", "aa": "labrun", "review": "review", "bisect": "bisect",
-               "explain": "explain", "lava-server": "lavaserver",
+               "explain": "explain", "lava-server": "lavaserver", "lava-job": "engines.lava",
                "kconfig-check": "kconfig"}
 
 
@@ -240,7 +240,8 @@ def main(argv=None):
     if argv and argv[0] in PASSTHROUGH:
         import importlib
         mod = importlib.import_module(f".{PASSTHROUGH[argv[0]]}", __package__)
-        return (mod.aa_main if argv[0] == "aa" else mod.main)(argv[1:])
+        return {"aa": getattr(mod, "aa_main", None), "lava-job": getattr(mod, "job_main", None)}.get(
+            argv[0], getattr(mod, "main", None))(argv[1:])
     ap = parser()
     a = ap.parse_args(argv)
     try:

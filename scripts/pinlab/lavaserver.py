@@ -239,6 +239,7 @@ class Server:
                 pass
 
     def down(self):
+        self.stop_worker()   # with its jobs' lava-run and QEMU processes
         for name in ("worker", "scheduler", "gunicorn", "publisher", "postgres"):
             self.kill(name)
         for name in list(self.procs):

@@ -144,7 +144,9 @@ def main(tests):
                          ("bases (a real apt on a local repository: pinned, fallback, refusals)",
                           "scripts/tests/bases.sh"),
                          ("lab (kernel build, boot, semantics)", "scripts/tests/lab.sh"),
-                         ("review and bisect (a series patch by patch, git bisect run)", "scripts/tests/review.sh")):
+                         ("review and bisect (a series patch by patch, git bisect run)", "scripts/tests/review.sh"),
+                         ("fleet (a private LAVA: the same boots as the local engine, a lost worker)",
+                          "scripts/tests/lava.sh")):
         c.step(name, ["bash", script])
     sources = sorted(glob.glob(os.path.join(TOP, "bench", "*.c")) + glob.glob(os.path.join(TOP, "bench", "*", "*.[ch]"))
                      + glob.glob(os.path.join(TOP, "bench", "gbench", "*.cc")))

@@ -44,7 +44,7 @@ echo "1..12"
 # procs: this test's LAVA and lab processes still alive (by their state
 # directory), one a line
 procs() {
-	ps -eo pid=,args= | grep -F -e "$tmp/" | grep -v -e grep -e "ps -eo" || true
+	pgrep -af -- "$tmp/" || true
 }
 
 # one_line_error WHAT ARGS...: the run refuses before building anything,

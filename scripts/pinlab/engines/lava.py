@@ -10,6 +10,7 @@ Incomplete or Canceled, or whose archive is cut short or does not match,
 is a failed boot with LAVA's reason; a boot whose worker goes offline is
 cancelled and submitted once more (recorded)."""
 import gzip
+import sys
 import hashlib
 import http.server
 import os
@@ -430,7 +431,8 @@ class LavaBoot:
                     self.cancel("lost")
                     resub.append(dict(job=self.jid, device=self.record["device"], worker=why,
                                       reason=f"worker {why} went offline"))
-                    say(f"[{self.label}] LAVA job {self.jid}: worker {why} went offline; cancelled, submitted again")
+                    say(f"[{self.label.split()[-1]}] LAVA job {self.jid}: worker {why} went offline; cancelled, "
+                        "submitted again")
                     self.eng.state(self.label, "resubmitted")
                     self.record.update(device=None, worker=None)
                     open(self.console, "w").close()
@@ -467,3 +469,60 @@ class LavaBoot:
         self.record["seconds"] = round(time.time() - t0)
         return dict(rc=0 if not failures else 1, timed_out=timed_out, limit=self.limit,
                     seconds=round(time.time() - t0), steps=clock.steps(time.time()), failures=failures), out
+
+
+def job_main(argv=None):
+    """scripts/lab lava-job --bare-metal: the bare-metal job template
+    (lab/lava/bare-metal-x86.yaml) filled in and printed, or with --check
+    validated by a LAVA server (its own schema, strict)."""
+    import argparse
+    from .. import TOP
+    ap = argparse.ArgumentParser(prog="scripts/lab lava-job", description=job_main.__doc__)
+    ap.add_argument("--bare-metal", action="store_true", required=True)
+    ap.add_argument("--name", default="bare-metal")
+    ap.add_argument("--device-type", default="x86")
+    ap.add_argument("--kernel", default="http://lab.example/pinlab/bzImage", help="the kernel's URL")
+    ap.add_argument("--kernel-sha256", default="0" * 64)
+    ap.add_argument("--ramdisk", default="http://lab.example/pinlab/initrd.cpio.gz",
+                    help="the initramfs's URL (the lab's, with the job appended as /pinlab-job.tar)")
+    ap.add_argument("--ramdisk-sha256", default="0" * 64)
+    ap.add_argument("--check", action="store_true", help="have --server validate it")
+    ap.add_argument("--server")
+    ap.add_argument("--token-file")
+    a = ap.parse_args(argv)
+    vm = plan.load_vm()
+    fields = {"DEVICE_TYPE": a.device_type, "NAME": a.name, "KERNEL_ARGS": vm["kernel"]["cmdline"],
+              "KERNEL_URL": a.kernel, "KERNEL_SHA256": a.kernel_sha256, "RAMDISK_URL": a.ramdisk,
+              "RAMDISK_SHA256": a.ramdisk_sha256}
+    text = open(os.path.join(TOP, "lab", "lava", "bare-metal-x86.yaml")).read()
+    for k, v in fields.items():
+        text = text.replace(f"@{k}@", v)
+    left = re.findall(r"@[A-Z_0-9]+@", text)
+    if left:
+        print(f"lava-job: the template has fields no option fills: {' '.join(left)}", file=sys.stderr)
+        return 2
+    if not a.check:
+        sys.stdout.write(text)
+        return 0
+    if not a.server or not a.token_file:
+        print("lava-job: --check needs --server and --token-file", file=sys.stderr)
+        return 2
+
+    class A:
+        server, token_file, device_type, serve_url, id = a.server, a.token_file, a.device_type, None, None
+    e = Engine(A)
+    try:
+        e.url = a.server if a.server.endswith("/") else a.server + "/"
+        e.user, e.token = read_token(a.token_file)
+        version = e.call("system.version", tries=1)
+        err = e.call("scheduler.jobs.validate", text, True)
+    except PinlabError as x:
+        print(f"lava-job: {x}", file=sys.stderr)
+        return 1
+    if err:
+        print(f"lava-job: LAVA {version} rejects the bare-metal job: {err.get('path', '')}: {err.get('msg', err)}",
+              file=sys.stderr)
+        return 1
+    print(f"valid: LAVA {version} accepts the {a.device_type} job (strict schema; tftp deploy, ipxe boot, "
+          "console monitor)")
+    return 0
