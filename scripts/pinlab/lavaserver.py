@@ -145,6 +145,9 @@ class Server:
         shutil.chown(pg, "postgres", "postgres")
         shutil.chown(os.path.join(self.state, "log"), "postgres", "postgres")
         os.chmod(self.state, 0o755)
+        if subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", pg]).returncode:
+            raise PinlabError(f"LAVA: PostgreSQL (user postgres) cannot reach {pg}: a directory above it is not "
+                              "searchable by others (chmod o+x it, or pick another --state)")
         self.say(f"PostgreSQL on 127.0.0.1:{self.pg_port} ({pg})")
         r = subprocess.run(["runuser", "-u", "postgres", "--", f"{PGBIN}/initdb", "-D", pg, "-A", "trust",
                             "-U", "postgres", "-E", "UTF8", "--locale=C"], capture_output=True, text=True)

@@ -60,8 +60,12 @@ def across(run_a, run_b):
         ok &= same == len(common) and len(common) > 0 and set(fa) == set(fb)
         total += len(common)
         same_all += same
+        ba, bb = run_a.boot(a[k].get("boot_id")) or {}, run_b.boot(b[k].get("boot_id")) or {}
+        where = lambda r: (r.get("engine") or {}).get("name", "local")   # noqa: E731
         lines.append(f"{a[k]['id']}: {run_a.id} vs {run_b.id}: {same} of {len(common)} samples identical"
                      + (f" (largest difference {worst:.3f} %)" if same != len(common) else "")
+                     + (f"; boot {ba['seconds']} s ({where(ba)}) against {bb['seconds']} s ({where(bb)})"
+                        if "seconds" in ba and "seconds" in bb else "")
                      + ("" if set(fa) == set(fb) else f"; {len(set(fa) ^ set(fb))} samples in one run only"))
     only = sorted(set(a) ^ set(b))
     if only:
@@ -69,6 +73,14 @@ def across(run_a, run_b):
         lines.append(f"sets in one run only: {len(only)} ({', '.join('/'.join(map(str, k)) for k in only[:4])})")
     if not set(a) & set(b):
         return False, lines + [f"identical: no deterministic set in common between {run_a.id} and {run_b.id}"]
+    for r in (run_a, run_b):   # how long each run took against its boots (fan-out)
+        bs = [x for x in r.index.get("boots", []) if "seconds" in x]
+        tot = r.index.get("manifest", {}).get("total")
+        devs = sorted({(x.get("engine") or {}).get("device") or "" for x in bs} - {""})
+        if bs and tot:
+            lines.append(f"{r.id}: {len(bs)} boots of {min(x['seconds'] for x in bs)}-{max(x['seconds'] for x in bs)} s"
+                         f" (sum {sum(x['seconds'] for x in bs)} s) in a run of {tot} in all"
+                         + (f", on {len(devs)} LAVA devices" if devs else ", on this host"))
     lines.append(f"identical: {'yes' if ok else 'no'}, {same_all} of {total} samples in {len(set(a) & set(b))} "
                  "sets bit-identical")
     return ok, lines

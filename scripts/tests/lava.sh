@@ -11,6 +11,7 @@ set -euo pipefail
 
 top="$(cd "$(dirname "$0")/../.." && pwd)"
 tmp="$(mktemp -d /tmp/pinlab-lavatest.XXXXXX)"
+chmod 755 "$tmp" # PostgreSQL runs as its own user, its cluster below
 server_pid=""
 cleanup() {
 	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
@@ -144,6 +145,7 @@ boots = run.index["boots"]
 resub = [b for b in boots if b.get("engine", {}).get("resubmitted")]
 assert len(boots) == 2 and all(b["engine"]["name"] == "lava" for b in boots), boots
 assert len(resub) == 2, [b.get("engine") for b in boots]
+assert all(b["verdict"] == "ok" for b in boots), [b["reasons"] for b in boots]
 print("; ".join(f"{b['id']}: job {b['engine']['resubmitted'][0]['job']} lost ({b['engine']['resubmitted'][0]['reason']}), "
                 f"job {b['engine']['job']} on {b['engine']['device']} ok" for b in boots))
 PY

@@ -1391,3 +1391,87 @@ def test_a_superseded_runs_floor_is_not_a_noise_history(tmp_path):
     (tmp_path / "superseded.toml").write_text('[runs]\n"r-old" = "a broken instrument"\n')
     assert compare.committed_floors({"6.1"}, "deterministic", "insn_per_page", str(tmp_path)) == {
         "gup_test.gup_fast/fsdax": 0.2}
+
+
+# -- boot engines: the console archive, LAVA's job arguments ----------------
+def _archive(files):
+    import base64
+    import gzip
+    import hashlib
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data in files.items():
+            info = tarfile.TarInfo("./" + name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    raw = gzip.compress(buf.getvalue())
+    b64 = base64.encodebytes(raw).decode().splitlines()
+    return raw, ([f"pinlab-archive: begin {len(raw)} {hashlib.sha256(raw).hexdigest()}"]
+                 + [f"pinlab-archive: {x}" for x in b64] + ["pinlab-archive: end"])
+
+
+def test_console_archive_round_trip(tmp_path):
+    raw, lines = _archive({"pinbench.json": b"{}\n", "rc/pinbench": b"0\n"})
+    text = "pinlab-guest: up\n" + "\n".join(lines) + "\npinlab-guest: done\n"
+    clean, got, problem = collect.split_console(text)
+    assert problem is None and got == raw
+    assert clean == "pinlab-guest: up\npinlab-guest: done\n"
+    collect.unpack_archive(got, str(tmp_path / "out"))
+    assert (tmp_path / "out" / "rc" / "pinbench").read_bytes() == b"0\n"
+
+
+def test_console_archive_cut_or_corrupt_is_never_read():
+    raw, lines = _archive({"pinbench.json": b"x" * 5000})
+    assert collect.split_console("pinlab-guest: up\n")[1:] == (None, "no result archive on the console")
+    cut = collect.split_console("\n".join(lines[:-3]) + "\n")
+    assert cut[1] is None and "cut short" in cut[2]
+    # a line lost in the middle: the size and sha256 of the head do not match
+    lost = collect.split_console("\n".join(lines[:2] + lines[3:]) + "\n")
+    assert lost[1] is None and ("does not match" in lost[2] or "does not decode" in lost[2])
+
+
+def test_lava_args_from_the_vm_table():
+    from pinlab.engines import lava
+    vm = plan.load_vm()
+    items, nv = lava.lava_args(vm, "deterministic", "tcg")
+    flat = " ".join(items)
+    assert "-kernel" not in flat and "-initrd" not in flat and "mem-path" not in flat
+    assert "-serial stdio" in items and "-nodefaults" in flat and "-icount shift=0,sleep=off" in items
+    assert any(x.startswith('-append "console=ttyS0') and x.endswith('pinlab_transport=4"') for x in items)
+    assert sorted(nv) == sorted(str(d["slot"]) for d in vm["nvdimm"])
+    assert "mem-path={nv4}" in nv["4"] and "-device nvdimm,memdev=nv4" in nv["4"]
+    # the local engine's argv, less what the job's images and LAVA's console give
+    local = plan.qemu_args(vm, "K", "I", "C", "N", "deterministic", "tcg")
+    assert local[local.index("-icount") + 1] in flat
+
+
+def test_lava_device_check_refuses_what_the_guest_would_see():
+    from pinlab.engines import lava
+
+    class E(lava.Engine):
+        def __init__(self, opts):
+            super().__init__(None)
+            self.dt, self.opts = "qemu", opts
+
+        def call(self, method, *a, tries=3):
+            return ("actions:\n  boot:\n    methods:\n      qemu:\n        parameters:\n          options:\n"
+                    + "".join(f"          - {o}\n" for o in self.opts))
+    E(["-monitor none"]).check_device("d1", True)
+    for bad, word in ((["-nographic", "-net nic,model=virtio"], "-nographic"), (["-cpu host", "-enable-kvm"],
+                      "-enable-kvm"), (["-m 512"], "-m")):
+        with pytest.raises(PinlabError, match=word):
+            E(bad).check_device("d1", True)
+    E(["-cpu host", "-enable-kvm"]).check_device("d1", False)   # a wall-clock boot may use KVM
+
+
+def test_read_token(tmp_path):
+    from pinlab.engines import lava
+    (tmp_path / "t").write_text("pinlab:abc123\n")
+    assert lava.read_token(str(tmp_path / "t")) == ("pinlab", "abc123")
+    (tmp_path / "u").write_text("abc123\n")
+    with pytest.raises(PinlabError, match="not USER:TOKEN"):
+        lava.read_token(str(tmp_path / "u"))
+    with pytest.raises(PinlabError, match="--token-file"):
+        lava.read_token(str(tmp_path / "none"))

@@ -245,11 +245,14 @@ class Engine:
             "priority": "medium",
             "visibility": "public",
             "timeouts": {"job": {"seconds": limit + 600}, "action": {"seconds": limit + 300},
-                         "connection": {"seconds": 60}},
+                         "connection": {"seconds": 120}},
             "context": {"arch": "amd64", "extra_options": extra},
             "actions": [
                 {"deploy": {"to": "tmpfs", "timeout": {"seconds": 300}, "images": imgs}},
-                {"boot": {"method": "qemu", "media": "tmpfs", "timeout": {"seconds": 120}}},
+                # the boot action's timeout is also the console's: how long
+                # the monitor waits for its next line of interest (a job's
+                # commands print none for minutes)
+                {"boot": {"method": "qemu", "media": "tmpfs", "timeout": {"seconds": limit}}},
                 {"test": {"timeout": {"seconds": limit}, "monitors": [{
                     "name": "pinlab", "start": "pinlab-guest: ", "end": "pinlab-guest: done",
                     "pattern": r"pinlab-result: name=(?P<test_case_id>\S+) value=(?P<measurement>[0-9.]+)\s"}]}},
@@ -333,6 +336,7 @@ class LavaBoot:
         self.args = ["qemu-system-x86_64"] + [w for it in items for w in shlex.split(it)]
         self.record = dict(name="lava", server=eng.url, device_type=eng.dt, job=None, device=None, worker=None)
         self.jid = None
+        self.lava_said = None   # the job log's last warning or error
 
     # -- one job ---------------------------------------------------------
     def submit(self):
@@ -340,7 +344,7 @@ class LavaBoot:
         jid = str(jid[0] if isinstance(jid, list) else jid)
         with self.eng.lock:
             self.eng.live.add(self)
-        self.jid, self.lines = jid, 0
+        self.jid, self.lines, self.done_seen = jid, 0, False
         self.record["job"] = jid
         return jid
 
@@ -362,8 +366,15 @@ class LavaBoot:
             msg = e.get("msg")
             if e.get("lvl") == "target" and isinstance(msg, str):
                 out.write(msg.rstrip("\r\n") + "\n")
+                self.done_seen |= msg.startswith("pinlab-guest: done")
             elif isinstance(msg, str) and msg.startswith("Boot command: "):
                 self.args = shlex.split(msg[len("Boot command: "):])
+            elif isinstance(msg, str) and msg.startswith("ok: end string found") and not self.done_seen:
+                # the monitor's match consumes its line from LAVA's log: the
+                # monitor saw the guest's last line, pinlab-guest: done
+                out.write("pinlab-guest: done\n")
+            elif e.get("lvl") in ("warning", "error") and isinstance(msg, str):
+                self.lava_said = msg.strip()
         out.flush()
         return done
 
@@ -464,7 +475,7 @@ class LavaBoot:
             except (tarfile.TarError, ValueError, OSError) as e:
                 failures.append(f"lava: the result archive does not unpack ({e})")
         elif not timed_out:
-            failures.append(f"lava: {problem}")
+            failures.append(f"lava: {problem}" + (f" (LAVA: {self.lava_said})" if self.lava_said else ""))
         self.eng.state(self.label, "failed" if failures or timed_out else "done")
         self.record["seconds"] = round(time.time() - t0)
         return dict(rc=0 if not failures else 1, timed_out=timed_out, limit=self.limit,
