@@ -61,7 +61,11 @@ def across(run_a, run_b):
         total += len(common)
         same_all += same
         ba, bb = run_a.boot(a[k].get("boot_id")) or {}, run_b.boot(b[k].get("boot_id")) or {}
-        where = lambda r: (r.get("engine") or {}).get("name", "local")   # noqa: E731
+        def where(r):
+            e = r.get("engine") or {}
+            if "queued_s" in e:   # LAVA: the boot's seconds run from its submission
+                return f"{e['name']}: {e['queued_s']} s waiting for a device, {e['running_s']} s running"
+            return e.get("name", "local")
         lines.append(f"{a[k]['id']}: {run_a.id} vs {run_b.id}: {same} of {len(common)} samples identical"
                      + (f" (largest difference {worst:.3f} %)" if same != len(common) else "")
                      + (f"; boot {ba['seconds']} s ({where(ba)}) against {bb['seconds']} s ({where(bb)})"

@@ -146,6 +146,7 @@ resub = [b for b in boots if b.get("engine", {}).get("resubmitted")]
 assert len(boots) == 2 and all(b["engine"]["name"] == "lava" for b in boots), boots
 assert len(resub) == 2, [b.get("engine") for b in boots]
 assert all(b["verdict"] == "ok" for b in boots), [b["reasons"] for b in boots]
+assert all("running_s" in b["engine"] for b in boots), [b["engine"] for b in boots]
 print("; ".join(f"{b['id']}: job {b['engine']['resubmitted'][0]['job']} lost ({b['engine']['resubmitted'][0]['reason']}), "
                 f"job {b['engine']['job']} on {b['engine']['device']} ok" for b in boots))
 PY

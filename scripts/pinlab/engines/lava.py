@@ -266,6 +266,15 @@ class Engine:
         return LavaBoot(self, vm, kernel, initrd, jobdir, tmp, mode, accel, limit, label)
 
 
+def lava_time(d):
+    """An XML-RPC DateTime of LAVA's as a datetime (None when unset)."""
+    import datetime
+    try:
+        return datetime.datetime.strptime(str(d.value if hasattr(d, "value") else d), "%Y%m%dT%H:%M:%S")
+    except (TypeError, ValueError):
+        return None
+
+
 def lava_args(vm, mode, accel):
     """plan.qemu_args for a LAVA job: QEMU's own binary, kernel, initrd and
     NVDIMM files come from the job's images ({kernel}, {initrd}, {nvN});
@@ -415,6 +424,11 @@ class LavaBoot:
                         say(f"  ... {next_say} s: {benchmarks_done(self.console)} benchmarks done (LAVA job {self.jid})")
                         next_say += 60
                 elif st == "Finished":
+                    # LAVA's own clock: waiting for a device, then running
+                    t = {k: lava_time(j.get(k)) for k in ("submit_time", "start_time", "end_time")}
+                    if all(t.values()):
+                        self.record.update(queued_s=round((t["start_time"] - t["submit_time"]).total_seconds()),
+                                           running_s=round((t["end_time"] - t["start_time"]).total_seconds()))
                     while not self.logs(out):
                         time.sleep(POLL)
                     self.logs(out)
