@@ -65,9 +65,10 @@ def parse(argv):
     ap.add_argument("--token-file", metavar="F", help="--engine lava: a file holding USER:TOKEN (an API token "
                                                       "of a user who may submit jobs)")
     ap.add_argument("--device-type", default="qemu", help="--engine lava: the device type to boot on (qemu)")
-    ap.add_argument("--serve-url", metavar="PREFIX",
-                    help="--engine lava: where the workers fetch kernels and images (default: an HTTP server of "
-                         "this run on the address that reaches the LAVA server)")
+    ap.add_argument("--serve-url", metavar="URL",
+                    help="--engine lava: the address at which the workers reach this run's HTTP server of kernels and "
+                         "images (NAT, a forwarded port; it serves on that port); default: its address that reaches "
+                         "the LAVA server")
     ap.add_argument("--accel", choices=["auto", "kvm", "tcg"], default="auto")
     ap.add_argument("--timeout", type=int, default=3600, help="seconds per boot")
     ap.add_argument("--id")

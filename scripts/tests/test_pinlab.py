@@ -1475,3 +1475,41 @@ def test_read_token(tmp_path):
         lava.read_token(str(tmp_path / "u"))
     with pytest.raises(PinlabError, match="--token-file"):
         lava.read_token(str(tmp_path / "none"))
+
+
+def test_lava_serves_the_images_at_the_given_prefix(tmp_path):
+    import socket
+    import types
+    import urllib.request
+    from pinlab.engines import lava
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    e = lava.Engine(types.SimpleNamespace(serve_url=f"http://127.0.0.1:{port}/pinlab"))
+    e.url = "http://lava.example/"
+    e.start(str(tmp_path))
+    try:
+        (tmp_path / "k").write_bytes(b"kernel")
+        url, sha = e.publish(str(tmp_path / "k"), "bzImage-1")
+        assert url == f"http://127.0.0.1:{port}/pinlab/bzImage-1"
+        import hashlib
+        assert sha == hashlib.sha256(b"kernel").hexdigest()
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/bzImage-1", timeout=5).read() == b"kernel"
+    finally:
+        e.stop()
+
+
+def test_lava_serves_on_loopback_for_a_local_server(tmp_path):
+    import types
+    import urllib.request
+    from pinlab.engines import lava
+    e = lava.Engine(types.SimpleNamespace(serve_url=None))
+    e.url = "http://127.0.0.1:8000/"
+    e.start(str(tmp_path))
+    try:
+        assert e.httpd.server_address[0] == "127.0.0.1" and e.prefix.startswith("http://127.0.0.1:")
+        (tmp_path / "i").write_bytes(b"initrd")
+        url, _ = e.publish(str(tmp_path / "i"), "initrd-x")
+        assert urllib.request.urlopen(url, timeout=5).read() == b"initrd"
+    finally:
+        e.stop()

@@ -167,9 +167,12 @@ class Engine:
         self.serve = os.path.join(tmp, "lava-serve")
         os.makedirs(self.serve, exist_ok=True)
         host = urllib.parse.urlsplit(self.url).hostname
+        port = 0
         if self.args.serve_url:
+            # the address the workers reach this run's server at (a NAT, a
+            # forwarded port): served on that port, on every address
             self.prefix = self.args.serve_url.rstrip("/") + "/"
-            bind = None
+            bind, port = "0.0.0.0", urllib.parse.urlsplit(self.prefix).port or 80
         else:
             loop = host in ("localhost", "127.0.0.1", "::1")
             bind = "127.0.0.1" if loop else "0.0.0.0"
@@ -179,18 +182,21 @@ class Engine:
                 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
                     s.connect((socket.gethostbyname(host), urllib.parse.urlsplit(self.url).port or 80))
                     addr = s.getsockname()[0]
-        if bind:
-            serve = self.serve
+        serve = self.serve
 
-            class H(http.server.SimpleHTTPRequestHandler):
-                def __init__(self, *a, **k):
-                    super().__init__(*a, directory=serve, **k)
+        class H(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *a, **k):
+                super().__init__(*a, directory=serve, **k)
 
-                def log_message(self, *a):
-                    pass
-            self.httpd = http.server.ThreadingHTTPServer((bind, 0), H)
-            self.httpd.daemon_threads = True
-            threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+            def log_message(self, *a):
+                pass
+        try:
+            self.httpd = http.server.ThreadingHTTPServer((bind, port), H)
+        except OSError as e:
+            raise PinlabError(f"lava: cannot serve the images on {bind}:{port}: {e.strerror}")
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        if not self.args.serve_url:
             self.prefix = f"http://{addr}:{self.httpd.server_address[1]}/"
 
     def stop(self):
