@@ -40,7 +40,7 @@ if [ -n "$missing" ]; then
 	echo "1..0 # SKIP LAVA packages missing:$missing (scripts/deps.sh lava)"
 	exit 0
 fi
-echo "1..12"
+echo "1..13"
 
 # procs: this test's LAVA and lab processes still alive (by their state
 # directory), one a line
@@ -91,6 +91,42 @@ one_line_error "does not accept the token" --engine lava --server "$url" --token
 one_line_error "has no device type 'nosuch'" "${engine[@]}" --device-type nosuch
 # a job name over LAVA's 200 characters: the server's own schema refuses it
 one_line_error "rejects this run's jobs" "${engine[@]}" --id "$(printf 'x%.0s' $(seq 1 230))"
+
+# -- a run stopped mid-boot: its job cancelled, its QEMU gone ----------------
+PINLAB_RESULTS="$tmp/res" "${lab[@]}" run --variants baseline --matrix control --deterministic --boots 1 \
+	--no-report --id stopped "${engine[@]}" >"$tmp/stopped.log" 2>&1 &
+run_pid=$!
+for _ in $(seq 1 300); do
+	grep -q "0 queued, 1 running" "$tmp/stopped.log" && break
+	kill -0 "$run_pid" 2>/dev/null || break
+	sleep 1
+done
+sleep 10
+kill -INT "$run_pid" 2>/dev/null || true
+rc=0
+wait "$run_pid" || rc=$?
+if [ "$rc" -eq 130 ] && st="$(PYTHONPATH="$top/scripts" /usr/bin/python3 - "$url" "$token" <<'PY'
+import sys, time
+from types import SimpleNamespace
+from pinlab.engines import lava
+e = lava.Engine(SimpleNamespace())
+e.url, (e.user, e.token) = sys.argv[1], lava.read_token(sys.argv[2])
+for _ in range(60):   # LAVA finishes a cancelled job once its worker has stopped it
+    j = next(x for x in e.call("scheduler.jobs.list") if x["description"] == "pinlab stopped baseline.det")
+    if j["state"] == "Finished":
+        break
+    time.sleep(1)
+job = j["id"]
+devs = [d["state"] for d in e.call("scheduler.devices.list")]
+assert j["health"] == "Canceled" and all(s == "Idle" for s in devs), (j, devs)
+print(f"job {job} {j['health']}, devices {', '.join(devs)}")
+PY
+)" && ! pgrep -f "qemu-system-x86_64 .*lava/dispatcher" >/dev/null && ! ls -d /tmp/pinlab-vm.stopped.* >/dev/null 2>&1; then
+	ok "SIGINT mid-boot: exit 130, $st, no QEMU, no temporary files"
+else
+	notok "SIGINT mid-boot (exit $rc): ${st:-}"
+	tail -3 "$tmp/stopped.log" | sed 's/^/# /'
+fi
 
 # -- the bare-metal template, validated by the server ---------------------
 if out="$("${lab[@]}" lava-job --bare-metal --check --server "$url" --token-file "$token" 2>&1)"; then
