@@ -410,7 +410,9 @@ def manifest_lines(p, accel, initrd_names, kernels=None):
     if len(bases) > 1:
         lines.append(("bases", " ".join(bases)))
     lines += [
-              ("matrix", a.matrix), ("host", f"{os.uname().nodename.split('.')[0]}, {os.cpu_count()} CPUs, "
+              ("matrix", a.matrix), ("host", ("the run's (its boots ran on LAVA, see engine): "
+                                              if p["engine"].name != "local" else "")
+                                             + f"{os.uname().nodename.split('.')[0]}, {os.cpu_count()} CPUs, "
                                              f"{mem} kB, {os.uname().release}"),
               ("cpu", cpu), ("pinlab", rev), ("initramfs", initrd_names), ("guest", plan.guest_line(vm))]
     return lines

@@ -155,7 +155,7 @@ def setup_lines(run, mode, unit, metric, modes, base, sets, fio):
     man = run.manifest()
     md = ["", "## Setup", ""]
     for k, label in (("command", "command"), ("base", "base kernel"), ("kernel", "kernel"), ("host", "machine"),
-                     ("cpu", "CPU"), ("qemu", "QEMU"), ("wallclock accel", "wall-clock accel"),
+                     ("engine", "boots ran on"), ("cpu", "CPU"), ("qemu", "QEMU"), ("wallclock accel", "wall-clock accel"),
                      ("deterministic", "deterministic mode"), ("mode", "mode"), ("guest", "guest, pmem, NUMA"),
                      ("matrix", "matrix"), ("pinlab", "pinlab revision")):
         if k in man:
