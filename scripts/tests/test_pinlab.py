@@ -197,6 +197,22 @@ def test_verdict_fails_on_a_warning_in_dmesg_unless_declared(tmp_path):
     assert judge(d, warnings=[("at mm/page_alloc.c", "another one")]) != []
 
 
+def test_a_declared_warning_matches_when_the_build_names_its_sources_relatively(tmp_path):
+    """A kernel built out of tree by ccache with base_dir (lab-build.sh) names
+    its sources `../src/mm/...` in a splat (a clean-clone CI, 2026-12-04: the
+    vmas-array boots failed on their own declared warning); the declaration
+    names `mm/...`.  Another warning, or the same in another file, still fails."""
+    from pinlab import variants
+    d = good_boot(tmp_path / "b")
+    line = "[   11.809394] WARNING: CPU: 0 PID: 243 at ../src/mm/page_alloc.c:5634 __alloc_pages+0x2a9/0x330\n"
+    (d / "dmesg.txt").write_text(line)
+    assert judge(d, warnings=variants.conf("vmas-array@6.1")["warnings"]) == []
+    (d / "dmesg.txt").write_text(line.replace("page_alloc.c", "gup.c"))
+    assert any("kernel: WARNING" in r for r in judge(d, warnings=variants.conf("vmas-array@6.1")["warnings"]))
+    (d / "dmesg.txt").write_text(line.replace("../src/mm/page_alloc.c", "../src/xmm/page_alloc.c"))
+    assert any("kernel: WARNING" in r for r in judge(d, warnings=variants.conf("vmas-array@6.1")["warnings"]))
+
+
 def test_verdict_fails_on_a_missing_json(tmp_path):
     d = good_boot(tmp_path / "b")
     os.remove(d / "pinbench.json")
