@@ -81,8 +81,13 @@ inject() {
 	if settle "$before"; then
 		ok "$what: SIG$sig after ${delay} s (at: ${phase:-start}), exit $rc: everything back"
 	else
-		notok "$what: SIG$sig after ${delay} s (at: ${phase:-start}), exit $rc: state left changed"
+		# what changed, on the failing line itself (a summary that keeps
+		# only failing lines still says what was left)
+		local changed
+		changed="$(diff <(echo "$before") <(snapshot) | sed -n 's/^> //p' | paste -sd ';' - || true)"
+		notok "$what: SIG$sig after ${delay} s (at: ${phase:-start}), exit $rc: state left changed (now: $changed)"
 		diff <(echo "$before") <(snapshot) | sed "s/^/# /" || true
+		find "$dir" -mindepth 1 | sed "s/^/# left: /" || true
 		# put the machine back for the next cases
 		pkill -9 -x pinbench || true
 		pkill -9 -x pinlab-guard || true

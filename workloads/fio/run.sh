@@ -66,35 +66,43 @@ if [ -n "$fsdax" ]; then
 		die "--fsdax-dir $fsdax is not mounted with -o dax"
 fi
 mkdir -p "$out/raw"
-work="$(mktemp -d "$dir/pinlab-fio.XXXXXX")"
 thp=/sys/kernel/mm/transparent_hugepage/enabled
-thp_was="$(sed 's/.*\[\(.*\)\].*/\1/' "$thp" 2>/dev/null || true)"
 hp=/proc/sys/vm/nr_hugepages
-hp_was="$(cat "$hp")"
 hugetlbfs="" pid=""
 # What to put back, one "KIND VALUE" a line, written before each change:
 # pid (a running fio), mount, hp (the pool's size), thp (the mode), file, dir.
-state="$work.state"
+# The state file and the work directory are named before either exists and
+# the watcher starts before anything is changed, so a SIGKILL at any point
+# leaves nothing that is not in the state file.
+state="$dir/pinlab-fio.$$.state"
+work="$dir/pinlab-fio.$$"
+for f in "$state" "$state.tmp" "$work"; do
+	[ ! -e "$f" ] || die "$f exists (left by an earlier runner of pid $$?): remove it"
+done
 note() { echo "$1 $2" >>"$state"; }
-note dir "$work"
-note hp "$hp_was"
-[ -z "$thp_was" ] || note thp "$thp_was"
-[ -z "$fsdax" ] || note file "$fsdax/pinlab-fio-buf"
-kill_tree() { # a process and its children (fio under perf stat); busybox has no pgrep
+kill_tree() { # a process and its children (fio under perf stat), printed; busybox has no pgrep
 	awk -v p="$1" '$4 == p {print $1}' /proc/[0-9]*/stat 2>/dev/null |
-		while read -r c; do kill "$c" 2>/dev/null; done
+		while read -r c; do kill "$c" 2>/dev/null && echo "$c"; done
 	kill "$1" 2>/dev/null
+	echo "$1"
 }
 # restore STATE: everything back, each step on its own (no set -e: one
 # failing step must not skip the rest), the running fio first (a hugetlbfs
-# it still holds would not unmount), then mounts, then the rest
+# it still holds would not unmount, and a fio in its layout would make its
+# directory again): up to 5 s for it to end on SIGTERM, then SIGKILL
 restore() {
 	set +e
 	[ -f "$1" ] || return 0
-	if grep -q '^pid ' "$1"; then
-		while read -r k v; do [ "$k" = pid ] && kill_tree "$v"; done <"$1"
-		sleep 1
-	fi
+	_pids=""
+	while read -r k v; do [ "$k" = pid ] && _pids="$_pids $(kill_tree "$v" | tr '\n' ' ')"; done <"$1"
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		_alive=""
+		for p in $_pids; do kill -0 "$p" 2>/dev/null && _alive="$_alive $p"; done
+		[ -n "$_alive" ] || break
+		sleep 0.5
+	done
+	for p in $_alive; do kill -9 "$p" 2>/dev/null; done
+	[ -z "$_alive" ] || sleep 0.5
 	while read -r k v; do [ "$k" = mount ] && umount "$v" 2>/dev/null; done <"$1"
 	while read -r k v; do
 		case "$k" in
@@ -104,7 +112,7 @@ restore() {
 		dir) rm -rf "$v" ;;
 		esac
 	done <"$1"
-	rm -f "$1"
+	rm -f "$1" "$1.tmp"
 }
 cleanup() {
 	restore "$state"
@@ -123,6 +131,14 @@ runner=$$
 watcher=$!
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+note dir "$work"
+mkdir "$work"
+thp_was="$(sed 's/.*\[\(.*\)\].*/\1/' "$thp" 2>/dev/null || true)"
+hp_was="$(cat "$hp")"
+note hp "$hp_was"
+[ -z "$thp_was" ] || note thp "$thp_was"
+[ -z "$fsdax" ] || note file "$fsdax/pinlab-fio-buf"
 
 # hugetlb buffers: a hugetlbfs of our own, and 2M pages for iodepth x 2M + alignment
 case ",$buffers," in *,hugetlb,* | *,shmhuge,*)
@@ -171,9 +187,10 @@ one_run() {
 	[ "$perfstat" = 1 ] && set -- perf stat -x, -o "$raw.perf.csv" -e "$events" -- "$@"
 	PINLAB_FIO_FILE="$work/target" PINLAB_FIO_SIZE="$size" PINLAB_FIO_BS="$bs" PINLAB_FIO_RW="$rw" \
 		PINLAB_FIO_RUNTIME="$runtime" PINLAB_FIO_HUGETLBFS="$hugetlbfs" PINLAB_FIO_FSDAX="$fsdax" \
-		"$@" 2>"$raw.err" &
+		sh -c 'echo "pid $$" >>"$0"; exec "$@"' "$state" "$@" 2>"$raw.err" &
+	# (the child notes its own pid before it becomes fio: a SIGKILL between
+	# the fork and a note of ours would leave a fio the watcher never knew)
 	pid=$!
-	note pid "$pid"
 	notes="thp_kb=0 hugetlb_kb=0 n0=0 n1=0"
 	if [ "$runtime" -ge 1 ]; then
 		sleep 1
