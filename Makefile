@@ -79,7 +79,7 @@ bench/pinbench-asan: $(BUILD)/bench/pinbench.o $(LIB_OBJ) $(GB_OBJ)
 
 lint:
 	clang-format --dry-run --Werror bench/*.c bench/*/*.c bench/*/*.h bench/gbench/*.cc plugin/*.c
-	shellcheck -x scripts/*.sh scripts/lab scripts/guest/* .ci/run
+	shellcheck -x scripts/*.sh scripts/lab scripts/guest/* scripts/tests/*.sh bench/tests/*.sh workloads/*.sh workloads/*/*.sh reviews/*/*.sh .ci/run
 
 format:
 	clang-format -i bench/*.c bench/*/*.c bench/*/*.h bench/gbench/*.cc plugin/*.c

@@ -48,6 +48,12 @@ procs() {
 	pgrep -af -- "$tmp/" || true
 }
 
+# why LOG: a failed run's first line that says why (its FAILED or error
+# line, else its last), for the TAP line
+why() {
+	{ grep -m1 "FAILED\|error\|Traceback" "$1" || tail -1 "$1"; } 2>/dev/null | cut -c1-300
+}
+
 # one_line_error WHAT ARGS...: the run refuses before building anything,
 # one line on stderr and a non-zero exit
 one_line_error() {
@@ -143,7 +149,8 @@ PINLAB_RESULTS="$tmp/res" "${lab[@]}" run --variants baseline --matrix smoke --d
 	--no-report --id local >"$tmp/local.log" 2>&1 || rc=$?
 tl=$(($(date +%s) - t0))
 if [ "$rc" -eq 0 ]; then ok "local engine: 2 deterministic smoke boots in $tl s"; else
-	notok "local engine run (exit $rc)"
+	# the first failure named on the TAP line itself (CI's summary keeps it)
+	notok "local engine run (exit $rc): $(why "$tmp/local.log")"
 	tail -5 "$tmp/local.log" | sed 's/^/# /'
 fi
 
@@ -170,7 +177,7 @@ rc=0
 wait "$run_pid" || rc=$?
 tv=$(($(date +%s) - t0))
 if [ "$rc" -eq 0 ]; then ok "lava engine: 2 deterministic smoke boots in $tv s (worker killed and back)"; else
-	notok "lava engine run (exit $rc)"
+	notok "lava engine run (exit $rc): $(why "$tmp/lava.log")"
 	grep "FAILED\|error" "$tmp/lava.log" | head -5 | sed 's/^/# /'
 fi
 if [ -n "$killed" ] && [ -n "$back" ] && res="$(PYTHONPATH="$top/scripts" /usr/bin/python3 - "$tmp/res/lava" <<'PY'
@@ -218,3 +225,8 @@ if [ -z "$left" ] && ! pgrep -f "qemu-system-x86_64.*/var/lib/lava/dispatcher" >
 else
 	notok "left running: $(echo "$left" | head -3)"
 fi
+
+# the plan was given first (a LAVA that does not stand up ends it early);
+# the summary and the exit status: a failed case fails the script too
+echo "fleet: $((n - failed - skipped)) passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "$n" -eq 13 ]
