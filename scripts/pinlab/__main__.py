@@ -8,9 +8,14 @@ import sys
 from . import TOP, PinlabError, compare, dashboard, env, gb, plan, report, repeat, store, tables
 
 
+def run_dir(name):
+    """A run named by its directory, or by its id under results/ (report, compare and repeatability take either)."""
+    return name if os.path.isdir(name) else os.path.join(TOP, "results", name)
+
+
 def cmd_compare(a):
     results = os.path.join(TOP, "results")
-    dirs = [x if os.path.isdir(x) else os.path.join(results, x) for x in (a.a, a.b)]
+    dirs = [run_dir(x) for x in (a.a, a.b)]
     if all(os.path.isdir(d) and os.path.exists(os.path.join(d, store.INDEX)) for d in dirs):
         ra, rb = (store.open_run(d) for d in dirs)
         ids_b = {s["id"]: s for s in rb.index["sets"]}
@@ -41,7 +46,7 @@ def show(a, ref_a, ref_b, metric):
 
 
 def cmd_report(a):
-    run = a.run if os.path.isdir(a.run) else os.path.join(TOP, "results", a.run)
+    run = run_dir(a.run)
     print(report.write(run if os.path.isdir(run) else a.run, a.baseline, a.mode, a.metric, a.alpha, a.floor,
                        not a.no_plots))
     return 0
@@ -84,9 +89,9 @@ def cmd_table(a):
 
 def cmd_repeat(a):
     if a.against:
-        ok, lines = repeat.across(store.open_run(a.run), store.open_run(a.against))
+        ok, lines = repeat.across(store.open_run(run_dir(a.run)), store.open_run(run_dir(a.against)))
     else:
-        ok, lines = repeat.check(store.open_run(a.run))
+        ok, lines = repeat.check(store.open_run(run_dir(a.run)))
     print("\n".join(lines))
     return 0 if ok else 1
 
@@ -200,7 +205,7 @@ def parser():
     t.add_argument("--metric", default="ns_per_page", help="ns_per_page reads insn_per_page of deterministic sets")
     t.set_defaults(fn=cmd_table)
     p = sub.add_parser("repeatability", help="do a run's boots of one kernel repeat bit for bit?")
-    p.add_argument("run")
+    p.add_argument("run", help="a run directory, or a run id under results/")
     p.add_argument("--against", metavar="RUN2", help="compare with another run of the same kernels and seeds "
                                                      "(another engine's): every deterministic figure identical?")
     p.set_defaults(fn=cmd_repeat)

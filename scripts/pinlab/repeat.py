@@ -42,6 +42,10 @@ def check(run):
     return ok, lines
 
 
+def plural(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def across(run_a, run_b):
     """Do two runs of the same kernels and seeds (one made by the local
     engine, one on LAVA, say) give the same deterministic figures?  Sets
@@ -82,9 +86,11 @@ def across(run_a, run_b):
         tot = r.index.get("manifest", {}).get("total")
         devs = sorted({(x.get("engine") or {}).get("device") or "" for x in bs} - {""})
         if bs and tot:
-            lines.append(f"{r.id}: {len(bs)} boots of {min(x['seconds'] for x in bs)}-{max(x['seconds'] for x in bs)} s"
-                         f" (sum {sum(x['seconds'] for x in bs)} s) in a run of {tot} in all"
-                         + (f", on {len(devs)} LAVA devices" if devs else ", on this host"))
-    lines.append(f"identical: {'yes' if ok else 'no'}, {same_all} of {total} samples in {len(set(a) & set(b))} "
-                 "sets bit-identical")
+            lo, hi = min(x["seconds"] for x in bs), max(x["seconds"] for x in bs)
+            lines.append(f"{r.id}: {plural(len(bs), 'boot')} of {lo if lo == hi else f'{lo}-{hi}'} s"
+                         + (f" (sum {sum(x['seconds'] for x in bs)} s)" if len(bs) > 1 else "")
+                         + f" in a run of {tot} in all"
+                         + (f", on {plural(len(devs), 'LAVA device')}" if devs else ", on this host"))
+    lines.append(f"identical: {'yes' if ok else 'no'}, {same_all} of {total} samples in "
+                 f"{plural(len(set(a) & set(b)), 'set')} bit-identical")
     return ok, lines

@@ -1529,3 +1529,13 @@ def test_lava_serves_on_loopback_for_a_local_server(tmp_path):
         assert urllib.request.urlopen(url, timeout=5).read() == b"initrd"
     finally:
         e.stop()
+
+
+def test_repeatability_takes_a_run_id_as_report_does(capsys):
+    """`scripts/lab repeatability ID --against ID2` reads results/ID, as `report ID` does (it said
+    'no such run directory' unless run from inside results/)."""
+    from pinlab.__main__ import main
+    assert main(["repeatability", "20261203-fleet-lava-control", "--against", "20261203-fleet-local-control"]) == 0
+    assert "identical: yes, 336 of 336 samples in 4 sets bit-identical" in capsys.readouterr().out
+    assert main(["repeatability", "no-such-run-id"]) == 2
+    assert "no-such-run-id: no such run directory" in capsys.readouterr().err
