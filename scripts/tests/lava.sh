@@ -194,6 +194,15 @@ print("; ".join(f"{b['id']}: job {b['engine']['resubmitted'][0]['job']} lost ({b
                 f"job {b['engine']['job']} on {b['engine']['device']} ok" for b in boots))
 PY
 )"; then ok "lost worker: every boot cancelled, submitted once more, recorded: $res"; else
+	# the assertion's own words (its last line) on the TAP line
+	res="$(PYTHONPATH="$top/scripts" /usr/bin/python3 - "$tmp/res/lava" 2>&1 <<'PY' | tail -1 | cut -c1-400 || true
+import sys
+from pinlab import store
+run = store.open_run(sys.argv[1])
+print("; ".join(f"{b['id']}: {b['verdict']} {b.get('reasons')} engine {b.get('engine')}" for b in run.index["boots"])
+      or "no boots in run.json")
+PY
+)"
 	notok "lost worker: killed ${killed:-never}, back ${back:-never}: ${res:-}"
 	grep "offline\|again" "$tmp/lava.log" | head -5 | sed 's/^/# /'
 fi
@@ -201,7 +210,7 @@ if out="$("${lab[@]}" repeatability "$tmp/res/lava" --against "$tmp/res/local" 2
 	tail -1 <<<"$out" | grep -q "^identical: yes"; then
 	ok "lava vs local: $(tail -1 <<<"$out")"
 else
-	notok "lava vs local figures"
+	notok "lava vs local figures: $(tail -1 <<<"$out")"
 	echo "$out" | tail -4 | sed 's/^/# /'
 fi
 # the run directory is a local run's, but for each boot's engine record
@@ -209,7 +218,7 @@ if diff <(cd "$tmp/res/local" && find . -type f | sed 's/\.xz$//' | sort) \
 	<(cd "$tmp/res/lava" && find . -type f | sed 's/\.xz$//' | sort) >"$tmp/files.diff"; then
 	ok "lava run directory: the same files as the local run's"
 else
-	notok "lava run directory differs from the local run's"
+	notok "lava run directory differs from the local run's: $(grep "^[<>]" "$tmp/files.diff" | head -4 | paste -sd ' ' -)"
 	head -5 "$tmp/files.diff" | sed 's/^/# /'
 fi
 
