@@ -2,7 +2,6 @@
 (RUN/BOOT-ID/), turn fio's and perf's raw output into what the analysis
 reads, decide the boot's verdict from every file that can say it failed,
 and return the boot's record and its result sets for the run index."""
-import contextlib
 import os
 import re
 import shutil
@@ -15,9 +14,10 @@ from . import perf as perf_mod
 COMPRESS_OVER = 1024 * 1024  # bytes: larger JSON, logs, text and perf scripts go in as .xz
 
 
-def postprocess(bdir, variant, title):
+def postprocess(bdir, variant, title, profiled=False):
     """fio's runner directory -> fio.json; perf script -> folded stacks, flame
-    graph, pin-path table.  Returns the reasons it failed (empty: fine)."""
+    graph, pin-path table (profiled: the job ran perf-script, so a profile
+    must come out of it).  Returns the reasons it failed (empty: fine)."""
     why = []
     fio_dir = os.path.join(bdir, "fio")
     if os.path.exists(os.path.join(fio_dir, "runs.tsv")):
@@ -38,14 +38,27 @@ def postprocess(bdir, variant, title):
     if os.path.exists(script) and os.path.getsize(script) > 0:
         folded = os.path.join(bdir, "perf.folded")
         try:
-            with open(folded, "w") as f, contextlib.redirect_stdout(f):
-                perf_mod.main(["fold", script])
-            perf_mod.main(["flame", folded, os.path.join(bdir, "flame.svg"), "--title", title])
-            with open(os.path.join(bdir, "perf-pinpath.md"), "w") as f, contextlib.redirect_stdout(f):
-                perf_mod.main(["pinpath", folded])
-        except SystemExit as e:
-            why.append(f"perf: no profile ({e.code}; see perf-pinbench.txt)")
+            # its own files, never a redirected sys.stdout: boots are
+            # collected in parallel threads, and one boot's folded stacks
+            # (or a progress line) went into another's file
+            with open(folded, "w") as f:
+                perf_mod.fold(script, out=f)
+            perf_mod.flame(folded, os.path.join(bdir, "flame.svg"), title)
+            with open(os.path.join(bdir, "perf-pinpath.md"), "w") as f:
+                perf_mod.pinpath(folded, out=f)
+        except (SystemExit, OSError) as e:
+            why.append(f"perf: no profile ({getattr(e, 'code', None) or e}; perf.script: {perf_mod.describe(script)}; "
+                       f"perf record said: {last_line(os.path.join(bdir, 'perf-pinbench.txt'))})")
+    elif profiled:
+        why.append(f"perf: perf script wrote nothing (perf record said: "
+                   f"{last_line(os.path.join(bdir, 'perf-pinbench.txt'))})")
     return why
+
+
+def last_line(path):
+    """A file's last non-empty line, cut to 160 characters, for a reason."""
+    lines = [ln.strip() for ln in (read(path) or "").splitlines() if ln.strip()]
+    return repr(lines[-1][:160]) if lines else "nothing"
 
 
 def read(path):
@@ -252,7 +265,7 @@ def collect(run_dir, boot, out_dir, console, qemu_cmdline, qemu, job):
         os.remove(console)
     with open(os.path.join(bdir, "qemu-cmdline"), "w") as f:
         f.write(qemu_cmdline + "\n")
-    why = postprocess(bdir, boot["variant"], job["title"])
+    why = postprocess(bdir, boot["variant"], job["title"], "perf-script" in job["commands"])
     why = verdict(bdir, qemu, job["commands"], job["sets"], job["warnings"], job["cross"],
                   job.get("outputs", ()), job.get("semantics_skips", ()), job.get("peer_fails", ()),
                   job.get("observe", False)) + why

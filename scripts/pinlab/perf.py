@@ -50,7 +50,15 @@ PIN_FUNCS = [
 ]
 
 
-def fold(path):
+FRAME = re.compile(r"^\s+[0-9a-f]+\s+(.+?)\s+\((.*)\)$")
+
+
+def fold(path, out=None):
+    """`perf script` text -> folded stacks, one 'a;b;c N' line each, on out
+    (a file; default stdout).  Callers in threads pass their own file: the
+    lab collects boots in parallel, and a redirected sys.stdout is every
+    thread's."""
+    out = out or sys.stdout
     counts = {}
     stack, sample = [], False
     with open(path, errors="replace") as f:
@@ -66,7 +74,7 @@ def fold(path):
                 sample = True
                 stack = []
                 continue
-            m = re.match(r"^\s+[0-9a-f]+\s+(.+?)\s+\((.*)\)$", line)
+            m = FRAME.match(line)
             if not m:
                 continue
             sym, dso = m.group(1), m.group(2)
@@ -80,8 +88,25 @@ def fold(path):
         key = ";".join(reversed(stack))
         counts[key] = counts.get(key, 0) + 1
     for k, v in sorted(counts.items()):
-        print(f"{k} {v}")
+        print(f"{k} {v}", file=out)
     return 0
+
+
+def describe(path):
+    """What a `perf script` text holds, for a reason when it folds to nothing:
+    its lines, sample heads and frames, and its first line."""
+    lines = heads = frames = 0
+    first = None
+    with open(path, errors="replace") as f:
+        for line in f:
+            lines += 1
+            if first is None and line.strip():
+                first = line.strip()[:120]
+            if line.strip() and not line.startswith((" ", "\t")):
+                heads += 1
+            elif FRAME.match(line.rstrip("\n")):
+                frames += 1
+    return f"{lines} lines, {heads} sample heads, {frames} frames, first {first!r}"
 
 
 def read_folded(path):
@@ -159,7 +184,8 @@ def flame(path, out, title):
     return 0
 
 
-def pinpath(path, minimum):
+def pinpath(path, minimum=0.1, out=None):
+    out = out or sys.stdout
     stacks = read_folded(path)
     total = sum(n for _, n in stacks)
     incl, self_ = {}, {}
@@ -171,14 +197,14 @@ def pinpath(path, minimum):
         if names and names[-1] in PIN_FUNCS:
             self_[names[-1]] = self_.get(names[-1], 0) + n
     print(f"{total} samples. Inclusive: samples with the function anywhere on the stack; "
-          "self: samples in the function itself.\n")
-    print("| function | inclusive % | self % | samples |")
-    print("|---|---|---|---|")
+          "self: samples in the function itself.\n", file=out)
+    print("| function | inclusive % | self % | samples |", file=out)
+    print("|---|---|---|---|", file=out)
     for name, n in sorted(incl.items(), key=lambda kv: -kv[1]):
         if n / total * 100 >= minimum:
-            print(f"| {name} | {n / total * 100:.1f} | {self_.get(name, 0) / total * 100:.1f} | {n} |")
+            print(f"| {name} | {n / total * 100:.1f} | {self_.get(name, 0) / total * 100:.1f} | {n} |", file=out)
     if not incl:
-        print("| (no pin-path function in the samples) | | | |")
+        print("| (no pin-path function in the samples) | | | |", file=out)
     return 0
 
 

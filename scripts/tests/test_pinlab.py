@@ -1539,3 +1539,74 @@ def test_repeatability_takes_a_run_id_as_report_does(capsys):
     assert "identical: yes, 336 of 336 samples in 4 sets bit-identical" in capsys.readouterr().out
     assert main(["repeatability", "no-such-run-id"]) == 2
     assert "no-such-run-id: no such run directory" in capsys.readouterr().err
+
+
+def test_postprocess_profile_that_folds_to_nothing_fails_the_boot(tmp_path):
+    """A job that ran perf script must come out with a profile: a perf.script
+    with no call-graph samples, or none at all, is a reason naming what perf
+    wrote, never a boot without its flame graph read as whole (seen in CI: a
+    local boot with perf.folded but no flame.svg, and no reason)."""
+    (tmp_path / "perf-pinbench.txt").write_text("[ perf record: Captured and wrote 0.01 MB /tmp/perf.data ]\n")
+    (tmp_path / "perf.script").write_text("pinbench   715    44.449288:    1001001 cpu-clock: \n\n")
+    why = collect.postprocess(str(tmp_path), "baseline", "t", profiled=True)
+    assert len(why) == 1 and "no samples" in why[0] and "1 sample heads, 0 frames" in why[0], why
+    assert "Captured and wrote 0.01 MB" in why[0], why
+    assert not (tmp_path / "flame.svg").exists()
+    (tmp_path / "perf.script").write_text("")
+    why = collect.postprocess(str(tmp_path), "baseline", "t", profiled=True)
+    assert why and why[0].startswith("perf: perf script wrote nothing"), why
+    # the positive control: a sample with frames makes the graph and no reason
+    (tmp_path / "perf.script").write_text(
+        "pinbench   715    44.449288:    1001001 cpu-clock: \n"
+        "\tffffffff81075d85 __gup_longterm_locked+0x15 ([kernel.kallsyms])\n"
+        "\t            4f85 [unknown] (/usr/bin/pinbench)\n\n")
+    assert collect.postprocess(str(tmp_path), "baseline", "t", profiled=True) == []
+    assert "<rect" in (tmp_path / "flame.svg").read_text()
+    assert "| __gup_longterm_locked |" in (tmp_path / "perf-pinpath.md").read_text()
+    # a job that profiled nothing asks for nothing
+    (tmp_path / "perf.script").unlink()
+    assert collect.postprocess(str(tmp_path), "baseline", "t") == []
+
+
+def test_postprocess_in_parallel_threads_keeps_each_boots_profile(tmp_path):
+    """The lab collects boots in parallel threads.  A collect that redirected
+    sys.stdout into its perf.folded took every other thread's output too: in
+    CI, one of two boots ending together came out with an empty perf.folded
+    and no flame graph.  Here two boots' profiles are folded at once while a
+    third thread prints progress: each folded file has its own boot's stacks,
+    and nothing else."""
+    import threading
+
+    def script(fn, n):
+        return "".join(f"pinbench   715    44.{i:06d}:    1001001 cpu-clock: \n"
+                       f"\tffffffff81075d85 {fn}+0x15 ([kernel.kallsyms])\n"
+                       f"\t            4f85 [unknown] (/usr/bin/pinbench)\n\n" for i in range(n))
+    boots = {"a": "__gup_longterm_locked", "b": "pin_user_pages_remote"}
+    for b, fn in boots.items():
+        (tmp_path / b).mkdir()
+        (tmp_path / b / "perf.script").write_text(script(fn, 40000))
+    done = threading.Event()
+
+    def progress():
+        while not done.wait(0.0005):
+            print("lab: [baseline] deterministic boot 1 ok")
+    results = {}
+
+    def one(b):
+        results[b] = collect.postprocess(str(tmp_path / b), "baseline", b, profiled=True)
+    noise = threading.Thread(target=progress)
+    noise.start()
+    try:
+        ts = [threading.Thread(target=one, args=(b,)) for b in boots]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+    finally:
+        done.set()
+        noise.join()
+    for b, fn in boots.items():
+        assert results[b] == [], (b, results[b])
+        folded = (tmp_path / b / "perf.folded").read_text()
+        assert folded == f"[pinbench];{fn}_[k] 40000\n", (b, folded[:200])
+        assert f"| {fn} | 100.0 |" in (tmp_path / b / "perf-pinpath.md").read_text()
