@@ -52,6 +52,10 @@ def postprocess(bdir, variant, title, profiled=False):
     elif profiled:
         why.append(f"perf: perf script wrote nothing (perf record said: "
                    f"{last_line(os.path.join(bdir, 'perf-pinbench.txt'))})")
+    # the report links perf report's text: an empty one is a lost output
+    # (in the guest, ">/dev/stdout" once made a file of that name in /dev)
+    if profiled and not (read(os.path.join(bdir, "perf-report.txt")) or "").strip():
+        why.append("perf: perf-report.txt is empty (perf report wrote nothing)")
     return why
 
 

@@ -1547,6 +1547,7 @@ def test_postprocess_profile_that_folds_to_nothing_fails_the_boot(tmp_path):
     wrote, never a boot without its flame graph read as whole (seen in CI: a
     local boot with perf.folded but no flame.svg, and no reason)."""
     (tmp_path / "perf-pinbench.txt").write_text("[ perf record: Captured and wrote 0.01 MB /tmp/perf.data ]\n")
+    (tmp_path / "perf-report.txt").write_text("# Samples: 1  of event 'cpu-clock'\n")
     (tmp_path / "perf.script").write_text("pinbench   715    44.449288:    1001001 cpu-clock: \n\n")
     why = collect.postprocess(str(tmp_path), "baseline", "t", profiled=True)
     assert len(why) == 1 and "no samples" in why[0] and "1 sample heads, 0 frames" in why[0], why
@@ -1563,6 +1564,11 @@ def test_postprocess_profile_that_folds_to_nothing_fails_the_boot(tmp_path):
     assert collect.postprocess(str(tmp_path), "baseline", "t", profiled=True) == []
     assert "<rect" in (tmp_path / "flame.svg").read_text()
     assert "| __gup_longterm_locked |" in (tmp_path / "perf-pinpath.md").read_text()
+    # perf report's text, linked from the report, is an output too (the
+    # guest's ">/dev/stdout" once wrote it into a file in /dev)
+    (tmp_path / "perf-report.txt").write_text("")
+    assert collect.postprocess(str(tmp_path), "baseline", "t", profiled=True) == [
+        "perf: perf-report.txt is empty (perf report wrote nothing)"]
     # a job that profiled nothing asks for nothing
     (tmp_path / "perf.script").unlink()
     assert collect.postprocess(str(tmp_path), "baseline", "t") == []
@@ -1585,6 +1591,7 @@ def test_postprocess_in_parallel_threads_keeps_each_boots_profile(tmp_path):
     for b, fn in boots.items():
         (tmp_path / b).mkdir()
         (tmp_path / b / "perf.script").write_text(script(fn, 40000))
+        (tmp_path / b / "perf-report.txt").write_text("# Samples: 40K of event 'cpu-clock'\n")
     done = threading.Event()
 
     def progress():
