@@ -14,7 +14,18 @@ set -euo pipefail
 top="$(cd "$(dirname "$0")/../.." && pwd)"
 tmp="$(mktemp -d /tmp/pinlab-faults.XXXXXX)"
 dir="$(mktemp -d /var/tmp/pinlab-faults.XXXXXX)"
-trap 'rm -rf "$tmp" "$dir"' EXIT
+inflight=""
+# the case in flight (its own process group: set -m below) ends with the
+# script, through its own SIGTERM handling, so a test that is stopped
+# leaves no lab run or VM behind
+cleanup() {
+	if [ -n "$inflight" ] && kill -0 "$inflight" 2>/dev/null; then
+		kill -TERM -- "-$inflight" 2>/dev/null || true
+		wait "$inflight" 2>/dev/null || true
+	fi
+	rm -rf "$tmp" "$dir"
+}
+trap cleanup EXIT
 # a signal ends the script through its EXIT trap (bash runs none on an untrapped one)
 trap 'exit 143' TERM
 trap 'exit 130' INT
@@ -71,6 +82,7 @@ inject() {
 	shift 3
 	"$@" >"$tmp/out" 2>&1 &
 	pid=$!
+	inflight=$pid
 	sleep "$delay"
 	local phase="finished before the signal"
 	if kill -0 "$pid" 2>/dev/null; then
@@ -78,6 +90,7 @@ inject() {
 		kill -"$sig" "$pid" 2>/dev/null || true
 	fi
 	wait "$pid" 2>/dev/null || rc=$?
+	inflight=""
 	if settle "$before"; then
 		ok "$what: SIG$sig after ${delay} s (at: ${phase:-start}), exit $rc: everything back"
 	else
