@@ -86,7 +86,9 @@ def qemu_summary(cmdline):
         nxt = args[i + 1]
         if a == "-machine":
             m = re.search(r"accel=(\w+)", nxt)
-            out["accel"] = m[1] if m else "default"
+            out.setdefault("accel", m[1] if m else "default")
+        elif a == "-accel":
+            out["accel"] = nxt.split(",")[0]
         elif a in ("-smp", "-m", "-cpu"):
             out[a[1:]] = nxt
         elif a == "-icount":

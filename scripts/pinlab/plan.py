@@ -281,8 +281,12 @@ def qemu_args(vm, kernel, initrd, console, nvdir, mode, accel):
     acc = "tcg" if det else accel
     cpu = vm["deterministic"]["cpu"] if det else ("host" if acc == "kvm" else "max")
     mem = vm["memory"]
-    args = ["qemu-system-x86_64", "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
-            "-machine", f"pc,nvdimm=on,accel={acc}"]
+    args = ["qemu-system-x86_64", "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot"]
+    if acc == "tcg" and not det:
+        # -accel and -machine accel= exclude each other
+        args += ["-machine", "pc,nvdimm=on", "-accel", vm["wallclock"]["tcg"]]
+    else:
+        args += ["-machine", f"pc,nvdimm=on,accel={acc}"]
     if det:
         args += ["-icount", vm["deterministic"]["icount"], "-rtc", vm["deterministic"]["rtc"]]
     args += ["-cpu", cpu, "-smp", str(smp), "-m", f"{mem['size']},slots={mem['slots']},maxmem={mem['maxmem']}"]

@@ -60,8 +60,9 @@ class Checks:
     def step(self, name, cmd, kind="tap", env=None):
         print(f"=== {name}", flush=True)
         e = dict(os.environ, **(env or {}))
+        # its own process group: a stop signals every process of the step
         p = subprocess.Popen(cmd, cwd=TOP, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=e,
-                             errors="replace")
+                             errors="replace", start_new_session=True)
         Checks.current = p
         out = []
         for line in p.stdout:
@@ -106,15 +107,20 @@ class Checks:
 
 
 def stop(sig, frame):
-    """SIGTERM/SIGINT: the running test gets SIGTERM (its EXIT trap removes
-    its files), then this exits 128 + the signal."""
+    """SIGTERM/SIGINT: the running test's process group gets SIGTERM (the
+    lab run it started stops its VMs; the script's EXIT trap removes its
+    files once that run has ended), then this exits 128 + the signal.  A
+    SIGTERM to the script alone left its lab run and VM going: bash runs a
+    trap only when its foreground command ends."""
     p = getattr(Checks, "current", None)
     if p and p.poll() is None:
-        p.terminate()
         try:
-            p.wait(timeout=30)
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(timeout=90)
         except subprocess.TimeoutExpired:
-            p.kill()
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     sys.exit(128 + sig)
 
 

@@ -340,6 +340,10 @@ def test_vm_table_makes_qemu_arguments_and_guest_roles():
     assert args[-1].endswith(f"pinlab_transport={transport}")
     wall = " ".join(plan.qemu_args(vm, "/k", "/i", "/c", "/nv", "wallclock", "kvm"))
     assert "accel=kvm" in wall and "-cpu host" in wall and "-icount" not in wall
+    # TCG wall-clock: single-threaded TCG (a stale int3 panicked multi-threaded TCG)
+    tcg = plan.qemu_args(vm, "/k", "/i", "/c", "/nv", "wallclock", "tcg")
+    assert tcg[tcg.index("-accel") + 1] == "tcg,thread=single" and tcg[tcg.index("-machine") + 1] == "pc,nvdimm=on"
+    assert env.qemu_summary(" ".join(tcg))["accel"] == "tcg" and env.qemu_summary(wall)["accel"] == "kvm"
     roles = plan.guest_roles(vm).splitlines()
     assert roles[0].split()[:3] == ["fsdax-ext4", "0", "fsdax"] and len(roles) == len(vm["nvdimm"])
 
