@@ -184,7 +184,10 @@ def flame(path, out, title):
     return 0
 
 
-def pinpath(path, minimum=0.1, out=None):
+PINPATH_MIN = 0.1   # %: the pin-path table leaves out functions under this share
+
+
+def pinpath(path, minimum=PINPATH_MIN, out=None):
     out = out or sys.stdout
     stacks = read_folded(path)
     total = sum(n for _, n in stacks)
@@ -238,7 +241,7 @@ def main(argv=None):
     s.add_argument("--title", default="pinlab profile")
     s = sub.add_parser("pinpath")
     s.add_argument("folded")
-    s.add_argument("--min", type=float, default=0.1)
+    s.add_argument("--min", type=float, default=PINPATH_MIN)
     s = sub.add_parser("stat")
     s.add_argument("csv")
     a = ap.parse_args(argv)
